@@ -1,0 +1,69 @@
+"""Typed errors that reach the person: each has a kind, a message, a hint and an exit code.
+
+The CLI turns any of these into an `error` event plus its exit code, so the UI can show
+the message and the hint instead of "see the console". No torch import here.
+"""
+from __future__ import annotations
+
+
+class TrainerError(Exception):
+    """Base of every error the trainer reports on purpose."""
+
+    kind = "internal"
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "", field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class ConfigError(TrainerError):
+    kind = "config"
+    exit_code = 2
+
+
+class DatasetError(TrainerError):
+    kind = "data"
+    exit_code = 3
+
+
+class ModelError(TrainerError):
+    kind = "model"
+    exit_code = 4
+
+
+class OutOfMemory(TrainerError):
+    kind = "out_of_memory"
+    exit_code = 5
+
+
+class Stopped(TrainerError):
+    """The user asked the run to stop (Ctrl+C, SIGTERM, a stop request)."""
+
+    kind = "stopped"
+    exit_code = 6
+
+
+class Diverged(TrainerError):
+    """The loss became NaN or infinite ("炸炉"): stopped before anything bad was saved."""
+
+    kind = "diverged"
+    exit_code = 7
+
+
+# Exit codes in one place, so the UI and the README can name them.
+EXIT_CODES = {
+    "ok": 0,
+    TrainerError.kind: TrainerError.exit_code,
+    ConfigError.kind: ConfigError.exit_code,
+    DatasetError.kind: DatasetError.exit_code,
+    ModelError.kind: ModelError.exit_code,
+    OutOfMemory.kind: OutOfMemory.exit_code,
+    Stopped.kind: Stopped.exit_code,
+    Diverged.kind: Diverged.exit_code,
+}
