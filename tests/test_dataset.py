@@ -1,0 +1,437 @@
+"""Folder scanning, captions, broken files, and the step plan (trainer.dataset, trainer.plan)."""
+from __future__ import annotations
+
+import io
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from trainer.dataset import (
+    DatasetScan,
+    ImageItem,
+    Subset,
+    dataset_dirs,
+    process_caption,
+    scan_dataset,
+    tag_frequency,
+)
+from trainer.errors import ConfigError, DatasetError
+from trainer.plan import epoch_batches, make_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def write_image(path: Path, size: tuple[int, int], fmt: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (200, 80, 40)).save(path, format=fmt)
+    return path
+
+
+def noisy_bytes(size: tuple[int, int], fmt: str) -> bytes:
+    """An image whose data does not compress away, so cutting it in half truncates pixels."""
+    im = Image.frombytes("RGB", size, random.Random(0).randbytes(size[0] * size[1] * 3))
+    buf = io.BytesIO()
+    im.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def make_scan(folders: list[tuple[str, int, list[tuple[int, int]], bool]]) -> DatasetScan:
+    """A DatasetScan without files: (folder name, repeats, image sizes, is_reg) per folder."""
+    subsets = []
+    for index, (name, repeats, sizes, is_reg) in enumerate(folders):
+        token = name.partition("_")[2]
+        items = tuple(ImageItem(Path(name) / f"{i:04d}.png", w, h, token, index) for i, (w, h) in enumerate(sizes))
+        subsets.append(Subset(Path(name), repeats, token, is_reg, items))
+    return DatasetScan(tuple(subsets), ())
+
+
+PLAN_DEFAULTS = dict(
+    resolution=(512, 512),
+    enable_bucket=True,
+    min_bucket_reso=256,
+    max_bucket_reso=1024,
+    bucket_reso_steps=64,
+    bucket_no_upscale=False,
+    train_batch_size=1,
+    gradient_accumulation_steps=1,
+    max_train_epochs=None,
+    max_train_steps=None,
+    prior_loss_weight=1.0,
+)
+
+
+def plan_for(scan, **overrides):
+    return make_plan(scan, **{**PLAN_DEFAULTS, **overrides})
+
+
+# ---------------------------------------------------------------- import boundary
+
+
+def test_dataset_modules_do_not_import_torch():
+    code = (
+        "import sys; import trainer.buckets, trainer.dataset, trainer.plan; "
+        "bad = [m for m in ('torch', 'numpy', 'gradio') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------- scanning
+
+
+@pytest.fixture
+def train_dir(tmp_path: Path) -> Path:
+    t = tmp_path / "train"
+    a = t / "30_aidou"
+    write_image(a / "a1.png", (512, 512))
+    (a / "a1.txt").write_text("aidou, 1girl, smile\nsecond line ignored", encoding="utf-8")
+    write_image(a / "a2.jpg", (512, 768))
+    (a / "a2.txt").write_bytes("aidou, 红色裙子".encode("gbk"))  # Notepad "ANSI" on Chinese Windows
+    write_image(a / "a3.webp", (768, 512))  # no caption -> class token
+    b = t / "10_my_char"
+    write_image(b / "b1.png", (300, 900))
+    (b / "b1.txt").write_bytes("\ufeffmy_char, standing  ".encode("utf-8"))  # UTF-8 with BOM
+    c = t / "5_小明"
+    write_image(c / "c1.PNG", (64, 64))  # upper-case extension
+    (c / "c1.txt").write_text("   \n", encoding="utf-8")  # empty caption -> class token
+    write_image(t / "0_zero" / "z.png", (64, 64))
+    write_image(t / "abc_x" / "y.png", (64, 64))
+    write_image(t / "loose.png", (64, 64))
+    (t / "notes.txt").write_text("not an image", encoding="utf-8")
+    return t
+
+
+def test_scan_reads_layout_captions_and_sizes(train_dir: Path):
+    scan = scan_dataset(train_dir)
+    names = [s.name for s in scan.subsets]
+    assert names == ["10_my_char", "30_aidou", "5_小明"]  # sorted by name, skipped ones absent
+    by = {s.name: s for s in scan.subsets}
+    assert (by["30_aidou"].repeats, by["30_aidou"].class_token) == (30, "aidou")
+    assert (by["10_my_char"].repeats, by["10_my_char"].class_token) == (10, "my_char")
+    assert (by["5_小明"].repeats, by["5_小明"].class_token) == (5, "小明")
+    assert not any(s.is_reg for s in scan.subsets)
+
+    caps = {i.path.name: i.caption for s in scan.subsets for i in s.items}
+    assert caps == {
+        "a1.png": "aidou, 1girl, smile",  # first line only
+        "a2.jpg": "aidou, 红色裙子",  # GBK decoded
+        "a3.webp": "aidou",  # missing -> class token
+        "b1.png": "my_char, standing",  # BOM dropped, stripped
+        "c1.PNG": "小明",  # blank -> class token
+    }
+    sizes = {i.path.name: (i.width, i.height) for s in scan.subsets for i in s.items}
+    assert sizes["a2.jpg"] == (512, 768) and sizes["b1.png"] == (300, 900)
+    for index, s in enumerate(scan.subsets):
+        assert all(i.subset_index == index for i in s.items)
+
+    assert scan.images == 5
+    assert scan.images_times_repeats == 3 * 30 + 10 + 5
+    assert scan.summary()[1] == {
+        "folder": "30_aidou", "class_token": "aidou", "repeats": 30, "images": 3,
+        "images_times_repeats": 90, "is_reg": False,
+    }
+
+
+def test_scan_warnings_name_each_problem(train_dir: Path):
+    w = "\n".join(scan_dataset(train_dir).warnings)
+    assert "0_zero" in w and "at least 1" in w
+    assert "abc_x" in w and "number of repeats" in w
+    assert "loose.png" in w and "train/30_name/xxx.png" in w
+    assert "30_aidou" in w and "1 image(s) have no .txt caption" in w and '"aidou"' in w
+    assert "5_小明" in w and '"小明"' in w
+    assert "GBK" in w
+    assert "notes.txt" not in w
+
+
+def test_caption_extension_is_configurable(tmp_path: Path):
+    d = tmp_path / "train" / "3_cat"
+    write_image(d / "x.png", (64, 64))
+    (d / "x.caption").write_text("cat, sitting", encoding="utf-8")
+    (d / "x.txt").write_text("wrong file", encoding="utf-8")
+    for ext in (".caption", "caption"):  # kohya adds the missing dot
+        scan = scan_dataset(tmp_path / "train", caption_extension=ext)
+        assert scan.subsets[0].items[0].caption == "cat, sitting"
+
+
+def test_unreadable_files_are_reported_together(tmp_path: Path):
+    d = tmp_path / "train" / "10_x"
+    write_image(d / "good.png", (64, 64))
+    (d / "garbage.png").write_bytes(b"this is not a png at all" * 10)
+    png = noisy_bytes((64, 64), "PNG")
+    (d / "cut.png").write_bytes(png[: len(png) // 2])
+    damaged = bytearray(png)
+    damaged[len(png) // 2] ^= 0xFF  # one flipped byte: the chunk CRC no longer matches
+    (d / "flipped.png").write_bytes(bytes(damaged))
+    jpg = noisy_bytes((256, 256), "JPEG")
+    (d / "cut.jpg").write_bytes(jpg[: len(jpg) // 2])  # checked through the draft decode
+    webp = noisy_bytes((64, 64), "WEBP")
+    (d / "cut.webp").write_bytes(webp[: len(webp) // 2])
+    with pytest.raises(DatasetError) as e:
+        scan_dataset(tmp_path / "train")
+    msg = str(e.value)
+    assert "5 file(s)" in msg
+    for name in ("garbage.png", "cut.png", "flipped.png", "cut.jpg", "cut.webp"):
+        assert name in msg
+    assert "good.png" not in msg
+    assert "truncated" in msg and "not an image" in msg
+    assert "save them again" in e.value.hint
+    assert e.value.field == "train_data_dir"
+
+
+def test_caption_in_no_known_encoding_is_an_error(tmp_path: Path):
+    d = tmp_path / "train" / "1_x"
+    write_image(d / "a.png", (64, 64))
+    (d / "a.txt").write_bytes(b"\xff\xff\xff\x80\x80")
+    with pytest.raises(DatasetError, match="neither UTF-8 nor GBK"):
+        scan_dataset(tmp_path / "train")
+
+
+def test_empty_train_folder_explains_layout(tmp_path: Path):
+    (tmp_path / "train").mkdir()
+    with pytest.raises(DatasetError) as e:
+        scan_dataset(tmp_path / "train")
+    assert "train/30_name/xxx.png" in e.value.message
+    assert "nothing" in e.value.hint
+
+
+def test_only_wrongly_named_folders(tmp_path: Path):
+    t = tmp_path / "train"
+    write_image(t / "images" / "a.png", (64, 64))
+    write_image(t / "0_x" / "b.png", (64, 64))
+    (t / "10_empty").mkdir()
+    with pytest.raises(DatasetError) as e:
+        scan_dataset(t)
+    assert "train/30_name/xxx.png" in e.value.message
+    for name in ("images/", "0_x/", "10_empty/ (no images)"):
+        assert name in e.value.hint
+
+
+def test_missing_folder(tmp_path: Path):
+    with pytest.raises(DatasetError) as e:
+        scan_dataset(tmp_path / "nope")
+    assert e.value.field == "train_data_dir"
+
+
+def test_reg_folder_is_flagged(tmp_path: Path):
+    write_image(tmp_path / "train" / "2_dog" / "a.png", (64, 64))
+    write_image(tmp_path / "reg" / "1_dog" / "r1.png", (64, 64))
+    write_image(tmp_path / "reg" / "1_dog" / "r2.png", (64, 64))
+    scan = scan_dataset(tmp_path / "train", tmp_path / "reg")
+    assert [(s.name, s.is_reg) for s in scan.subsets] == [("2_dog", False), ("1_dog", True)]
+    assert scan.images == 1 and scan.reg_images == 2
+    assert scan.subsets[1].items[0].subset_index == 1
+
+
+def test_tag_frequency_and_dataset_dirs(tmp_path: Path):
+    d = tmp_path / "train" / "4_cat"
+    for i, cap in enumerate(["cat, Black, sitting", "cat,  black ,, tree", None]):
+        write_image(d / f"{i}.png", (64, 64))
+        if cap is not None:
+            (d / f"{i}.txt").write_text(cap, encoding="utf-8")
+    write_image(tmp_path / "reg" / "1_cat" / "r.png", (64, 64))
+    scan = scan_dataset(tmp_path / "train", tmp_path / "reg")
+    # kohya lower-cases tags, drops empty ones, and counts reg folders too; folders
+    # sharing a name are merged (here 4_cat and 1_cat differ).
+    assert tag_frequency(scan) == {
+        "4_cat": {"cat": 3, "black": 2, "sitting": 1, "tree": 1},
+        "1_cat": {"cat": 1},
+    }
+    # ss_dataset_dirs leaves regularization folders out.
+    assert dataset_dirs(scan) == {"4_cat": {"n_repeats": 4, "img_count": 3}}
+
+
+def test_process_caption_keep_tokens():
+    cap = "aidou, 1girl, smile, red dress, outdoors"
+    assert process_caption(cap, shuffle=False, keep_tokens=1, rng=random.Random(0)) == cap
+    seen = set()
+    for seed in range(30):
+        out = process_caption(cap, shuffle=True, keep_tokens=2, rng=random.Random(seed))
+        tags = out.split(", ")
+        assert tags[:2] == ["aidou", "1girl"]
+        assert sorted(tags[2:]) == ["outdoors", "red dress", "smile"]
+        seen.add(out)
+    assert len(seen) > 1  # it does shuffle
+    # Same rng state, same result.
+    assert process_caption(cap, True, 0, random.Random(5)) == process_caption(cap, True, 0, random.Random(5))
+    assert process_caption(" a ,b,  c ", True, 3, random.Random(0)) == "a, b, c"
+
+
+# ---------------------------------------------------------------- step plan
+
+
+def test_tutorial_example_100_images_30_repeats_10_epochs():
+    scan = make_scan([("30_aidou", 30, [(512, 512)] * 100, False)])
+    plan = plan_for(scan, max_train_epochs=10, train_batch_size=1)
+    assert plan.total_steps == 30000
+    assert plan.tutorial_steps == 100 * 30 * 10 / 1
+    assert plan.explanation("zh") == "" and plan.explanation("en") == ""
+    assert plan.buckets == {"512x512": 3000}
+    assert (plan.images, plan.repeats, plan.epochs) == (100, {"30_aidou": 30}, 10)
+
+
+def test_uneven_buckets_round_up_per_bucket():
+    # 3 square images + 1 portrait (-> 384x640), batch 2: ceil(3/2) + ceil(1/2) = 2 + 1 = 3
+    # batches per epoch, while the tutorial's 4 / 2 = 2.
+    scan = make_scan([("1_x", 1, [(512, 512)] * 3 + [(512, 768)], False)])
+    plan = plan_for(scan, train_batch_size=2, max_train_epochs=1)
+    assert plan.buckets == {"384x640": 1, "512x512": 3}
+    assert plan.batches_per_epoch == 3 and plan.steps_per_epoch == 3
+    assert plan.total_steps == 3 and plan.tutorial_steps == 2.0
+    assert "bucket" in plan.explanation("en") and "3 batches" in plan.explanation("en")
+    assert "桶" in plan.explanation("zh")
+
+
+def test_repeats_per_folder():
+    scan = make_scan([("3_a", 3, [(512, 512)] * 2, False), ("5_b", 5, [(768, 512)], False)])
+    plan = plan_for(scan, max_train_epochs=2)
+    assert plan.repeats == {"3_a": 3, "5_b": 5}
+    assert plan.train_items == 11 and plan.buckets == {"512x512": 6, "640x384": 5}
+    assert plan.total_steps == 22 == plan.tutorial_steps
+
+
+def test_reg_fewer_than_train_items_repeat_cyclically():
+    # 5 images x 2 repeats = 10 train items; 3 reg images with 1 repeat.
+    # kohya: first pass registers 3 (n=3); then +1 each in order: n=6, n=9, then the first
+    # once more: n=10. So repeats are 4, 3, 3.
+    scan = make_scan([("2_x", 2, [(512, 512)] * 5, False), ("1_reg", 1, [(512, 512)] * 3, True)])
+    plan = plan_for(scan, max_train_epochs=1, prior_loss_weight=0.5)
+    reg = [(e.ref.item.path.name, e.repeats) for e in plan.entries if e.ref.is_reg]
+    assert reg == [("0000.png", 4), ("0001.png", 3), ("0002.png", 3)]
+    assert plan.reg_items == 10 and plan.unused_reg_images == 0
+    assert plan.total_steps == 20 and plan.tutorial_steps == 10
+    assert all(e.ref.loss_weight == 0.5 for e in plan.entries if e.ref.is_reg)
+    assert all(e.ref.loss_weight == 1.0 for e in plan.entries if not e.ref.is_reg)
+    assert "regularization" in plan.explanation("en") and "正则化" in plan.explanation("zh")
+
+
+def test_reg_more_than_train_items_takes_the_first_ones():
+    # 4 train items; 10 reg images x 1 repeat -> the first 4 are used.
+    scan = make_scan([("4_x", 4, [(512, 512)], False), ("1_reg", 1, [(512, 512)] * 10, True)])
+    plan = plan_for(scan, max_train_epochs=1)
+    reg = [(e.ref.item.path.name, e.repeats) for e in plan.entries if e.ref.is_reg]
+    assert reg == [(f"{i:04d}.png", 1) for i in range(4)]
+    assert plan.reg_items == 4 and plan.unused_reg_images == 6
+    # With 3 repeats each reg image counts 3 at once: 3 < 4, then 6 >= 4 -> 2 images,
+    # 6 reg items (kohya overshoots rather than split an image's repeats).
+    scan = make_scan([("4_x", 4, [(512, 512)], False), ("3_reg", 3, [(512, 512)] * 5, True)])
+    plan = plan_for(scan, max_train_epochs=1)
+    assert [e.repeats for e in plan.entries if e.ref.is_reg] == [3, 3]
+    assert plan.reg_items == 6 and plan.unused_reg_images == 3 and plan.total_steps == 10
+
+
+def test_gradient_accumulation():
+    scan = make_scan([("5_x", 5, [(512, 512)], False)])
+    plan = plan_for(scan, gradient_accumulation_steps=2, max_train_epochs=4)
+    assert plan.batches_per_epoch == 5 and plan.steps_per_epoch == 3  # ceil(5 / 2)
+    assert plan.total_steps == 12 and plan.tutorial_steps == 20
+    assert "accumulation" in plan.explanation("en") and "梯度累积" in plan.explanation("zh")
+
+
+def test_max_train_steps_caps_epochs():
+    scan = make_scan([("3_x", 3, [(512, 512)], False)])
+    plan = plan_for(scan, max_train_epochs=10, max_train_steps=20)
+    assert (plan.total_steps, plan.uncapped_steps, plan.capped) == (20, 30, True)
+    assert plan.epochs == 10 and plan.epochs_run == 7  # ceil(20 / 3)
+    assert "max_train_steps=20" in plan.explanation("en")
+    not_capping = plan_for(scan, max_train_epochs=10, max_train_steps=100)
+    assert (not_capping.total_steps, not_capping.capped) == (30, False)
+
+
+def test_only_max_train_steps_derives_epochs():
+    scan = make_scan([("3_x", 3, [(512, 512)], False)])
+    plan = plan_for(scan, max_train_steps=25)
+    assert (plan.total_steps, plan.epochs, plan.epochs_source) == (25, 9, "max_train_steps")  # ceil(25/3)
+    assert plan.tutorial_steps == 27 and plan.explanation("en")
+
+
+def test_default_is_ten_epochs():
+    plan = plan_for(make_scan([("3_x", 3, [(512, 512)], False)]))
+    assert (plan.epochs, plan.epochs_source, plan.total_steps) == (10, "default", 30)
+
+
+def test_fixed_resolution_puts_everything_in_one_bucket():
+    scan = make_scan([("1_x", 1, [(512, 512), (512, 768), (300, 900), (64, 64)], False)])
+    plan = plan_for(scan, enable_bucket=False, train_batch_size=2, max_train_epochs=1)
+    assert plan.buckets == {"512x512": 4} and plan.batches_per_epoch == 2
+    assert {e.ref.resized for e in plan.entries} == {(512, 512), (512, 768), (512, 1536)}
+
+
+def test_no_upscale_tiny_image_is_a_dataset_error():
+    scan = make_scan([("1_x", 1, [(512, 512), (40, 300)], False)])
+    with pytest.raises(DatasetError) as e:
+        plan_for(scan, bucket_no_upscale=True)
+    assert "0001.png" in str(e.value) and e.value.field == "bucket_no_upscale"
+
+
+def test_bad_numbers_are_config_errors():
+    scan = make_scan([("1_x", 1, [(512, 512)], False)])
+    with pytest.raises(ConfigError) as e:
+        plan_for(scan, train_batch_size=0)
+    assert e.value.field == "train_batch_size"
+    with pytest.raises(ConfigError) as e:
+        plan_for(scan, min_bucket_reso=768)
+    assert e.value.field == "min_bucket_reso"
+
+
+def test_epoch_batches_are_deterministic_and_complete():
+    scan = make_scan([
+        ("3_a", 3, [(512, 512)] * 5 + [(512, 768)] * 2 + [(300, 900)], False),
+        ("2_reg", 2, [(512, 512), (768, 512)], True),
+    ])
+    plan = plan_for(scan, train_batch_size=4, max_train_epochs=3, prior_loss_weight=0.7)
+
+    def names(batches):
+        return [[(r.item.path.as_posix(), r.is_reg) for r in b] for b in batches]
+
+    expected = Counter()
+    for e in plan.entries:
+        expected[(e.ref.item.path.as_posix(), e.ref.is_reg)] += e.repeats
+    orders = []
+    for epoch in range(1, 4):
+        batches = epoch_batches(plan, epoch, seed=42)
+        assert len(batches) == plan.batches_per_epoch
+        assert names(batches) == names(epoch_batches(plan, epoch, seed=42))
+        for b in batches:
+            assert 1 <= len(b) <= 4
+            assert len({r.bucket for r in b}) == 1  # a batch never mixes buckets
+        assert Counter(x for b in names(batches) for x in b) == expected
+        assert all(r.loss_weight == 0.7 for b in batches for r in b if r.is_reg)
+        orders.append(names(batches))
+    assert orders[0] != orders[1] != orders[2]
+    # The batch list itself is shuffled, so buckets interleave instead of running in order.
+    sequences = [[b[0].bucket for b in epoch_batches(plan, epoch, seed=42)] for epoch in range(1, 4)]
+    assert any(seq != sorted(seq) for seq in sequences)
+    assert names(epoch_batches(plan, 1, seed=43)) != orders[0]
+
+
+def test_scan_then_plan_end_to_end(train_dir: Path):
+    scan = scan_dataset(train_dir)
+    plan = plan_for(scan, max_train_epochs=1, train_batch_size=2)
+    # 30_aidou: 512x512 -> 512x512 (30), 512x768 -> 384x640 (30), 768x512 -> 640x384 (30);
+    # 10_my_char 300x900 -> 256x832 (10); 5_小明 64x64 -> 512x512 (5).
+    assert plan.buckets == {"256x832": 10, "384x640": 30, "512x512": 35, "640x384": 30}
+    # ceil(10/2) + ceil(30/2) + ceil(35/2) + ceil(30/2) = 5 + 15 + 18 + 15 = 53; tutorial 105/2.
+    assert plan.batches_per_epoch == 53 and plan.tutorial_steps == 52.5
+    assert len(epoch_batches(plan, 1, seed=0)) == 53
+
+
+def test_scan_many_images_through_the_pool(tmp_path: Path):
+    d = tmp_path / "train" / "1_x"
+    d.mkdir(parents=True)
+    data = noisy_bytes((128, 96), "JPEG")
+    for i in range(200):
+        (d / f"{i:03d}.jpg").write_bytes(data)
+    scan = scan_dataset(tmp_path / "train", max_workers=8)
+    assert scan.images == 200
+    # Sizes are the stored ones, not the 1/8 draft used to check the JPEG decodes.
+    assert {(i.width, i.height) for i in scan.subsets[0].items} == {(128, 96)}
+    assert [i.path.name for i in scan.subsets[0].items] == [f"{i:03d}.jpg" for i in range(200)]

@@ -1,0 +1,399 @@
+"""Scan a kohya-style training folder: `train/30_name/xxx.png` plus captions.
+
+Torch-free on purpose (stdlib + Pillow): the web UI imports this to show image counts and
+the step arithmetic while the person edits the form.
+
+Layout (the tutorial's 二、步数 and kohya's library/config_util.py
+`generate_dreambooth_subsets_config_by_subdirs`): each subfolder `N_name` is a subset whose
+images repeat N times per epoch; `name` (everything after the first `_`) is the class token,
+used as the caption of images that have none. Anything else is skipped with a warning.
+Warnings are collected, never printed.
+"""
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .errors import DatasetError
+
+# kohya's IMAGE_EXTENSIONS (train_util.py); matched case-insensitively here.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+# Images people often drop in that kohya does not read: worth a warning, not silence.
+UNSUPPORTED_IMAGE_EXTENSIONS = (".gif", ".tif", ".tiff", ".avif", ".jxl", ".heic", ".heif")
+LAYOUT_EXAMPLE = "train/30_name/xxx.png"
+_MAX_LISTED = 20  # how many paths an error or warning names before "... and N more"
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    path: Path
+    width: int
+    height: int
+    caption: str
+    subset_index: int  # index into DatasetScan.subsets
+
+
+@dataclass(frozen=True)
+class Subset:
+    path: Path
+    repeats: int
+    class_token: str
+    is_reg: bool
+    items: tuple[ImageItem, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class DatasetScan:
+    subsets: tuple[Subset, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def train_subsets(self) -> tuple[Subset, ...]:
+        return tuple(s for s in self.subsets if not s.is_reg)
+
+    @property
+    def reg_subsets(self) -> tuple[Subset, ...]:
+        return tuple(s for s in self.subsets if s.is_reg)
+
+    @property
+    def images(self) -> int:
+        """Training images (regularization images not included)."""
+        return sum(len(s.items) for s in self.train_subsets)
+
+    @property
+    def images_times_repeats(self) -> int:
+        """Training images x repeats: one epoch's worth in the tutorial's formula."""
+        return sum(len(s.items) * s.repeats for s in self.train_subsets)
+
+    @property
+    def reg_images(self) -> int:
+        return sum(len(s.items) for s in self.reg_subsets)
+
+    @property
+    def reg_images_times_repeats(self) -> int:
+        return sum(len(s.items) * s.repeats for s in self.reg_subsets)
+
+    def summary(self) -> list[dict]:
+        """One row per folder, for a table in the UI."""
+        return [
+            {
+                "folder": s.name,
+                "class_token": s.class_token,
+                "repeats": s.repeats,
+                "images": len(s.items),
+                "images_times_repeats": len(s.items) * s.repeats,
+                "is_reg": s.is_reg,
+            }
+            for s in self.subsets
+        ]
+
+
+def scan_dataset(
+    train_data_dir: str | os.PathLike,
+    reg_data_dir: str | os.PathLike | None = None,
+    *,
+    caption_extension: str = ".txt",
+    max_workers: int | None = None,
+) -> DatasetScan:
+    """Find every subset and image, read captions, and check that every image decodes.
+
+    Raises one DatasetError listing every unreadable file, or explaining the expected
+    layout when no training image is found.
+    """
+    # kohya prepends the dot when it is missing (DreamBoothSubset.__init__).
+    if caption_extension and not caption_extension.startswith("."):
+        caption_extension = "." + caption_extension
+    warnings: list[str] = []
+
+    train_dir = _existing_dir(train_data_dir, "train_data_dir")
+    found: dict[str, str] = {}  # what the train folder holds, for the "no images" error
+    folders = _find_subset_folders(train_dir, warnings, found)
+    reg_folders: list[tuple[Path, int, str]] = []
+    if reg_data_dir:
+        reg_folders = _find_subset_folders(_existing_dir(reg_data_dir, "reg_data_dir"), warnings, {})
+
+    # Gather the files first, then open them all in one thread pool (decoding releases
+    # the GIL), so thousands of images take seconds rather than minutes.
+    pending: list[tuple[Path, int, str, bool, list[Path]]] = []
+    for (path, repeats, token), is_reg in [(f, False) for f in folders] + [(f, True) for f in reg_folders]:
+        images = _list_images(path, warnings)
+        if not images:
+            warnings.append(f"{path}: no images (.png .jpg .jpeg .webp .bmp) in this folder; skipped.")
+            if not is_reg:
+                found[path.name] = f"{path.name}/ (no images)"
+            continue
+        pending.append((path, repeats, token, is_reg, images))
+
+    all_images = [img for *_, images in pending for img in images]
+    workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        sizes = dict(zip(all_images, pool.map(_probe_image, all_images)))
+
+    bad: list[tuple[Path, str, bool]] = []  # (file, reason, is_reg)
+    subsets: list[Subset] = []
+    for path, repeats, token, is_reg, images in pending:
+        captions = [_read_caption(img, caption_extension) for img in images]
+        bad += [(img, sizes[img], is_reg) for img in images if isinstance(sizes[img], str)]
+        bad += [(_caption_path(img, caption_extension), c.error, is_reg) for img, c in zip(images, captions) if c.error]
+        _caption_warnings(path, token, caption_extension, captions, warnings)
+        index = len(subsets)
+        items = tuple(
+            ImageItem(img, *sizes[img], cap.text or token, index)
+            for img, cap in zip(images, captions)
+            if not isinstance(sizes[img], str)
+        )
+        subsets.append(Subset(path, repeats, token, is_reg, items))
+
+    if bad:
+        lines = "\n".join(f"  {p}: {reason}" for p, reason, _ in bad[:_MAX_LISTED])
+        more = f"\n  ... and {len(bad) - _MAX_LISTED} more" if len(bad) > _MAX_LISTED else ""
+        raise DatasetError(
+            f"{len(bad)} file(s) in the training data cannot be read:\n{lines}{more}",
+            hint="Delete these files, or open them in an image editor (or Notepad for captions) and "
+            "save them again (PNG/JPG, captions as UTF-8), then start again.",
+            field="reg_data_dir" if all(is_reg for *_, is_reg in bad) else "train_data_dir",
+        )
+    if not any(s.items for s in subsets if not s.is_reg):
+        listing = ", ".join(list(found.values())[:_MAX_LISTED]) or "nothing"
+        raise DatasetError(
+            f"No training images found in {train_dir}. Expected layout: {LAYOUT_EXAMPLE} "
+            "(a folder named <repeats>_<trigger word> holding the images).",
+            hint=f"Found: {listing}. Put the images in a subfolder such as 10_mychar "
+            "(10 = how many times each image repeats per epoch).",
+            field="train_data_dir",
+        )
+    if reg_data_dir and not any(s.is_reg for s in subsets):
+        warnings.append(f"{reg_data_dir}: no regularization images found; training without them.")
+    return DatasetScan(tuple(subsets), tuple(warnings))
+
+
+def _existing_dir(path: str | os.PathLike, field: str) -> Path:
+    p = Path(path)
+    if not p.is_dir():
+        raise DatasetError(
+            f"{field} is not a folder: {p}",
+            hint=f"Choose the folder that holds the N_name subfolders, like {LAYOUT_EXAMPLE}.",
+            field=field,
+        )
+    return p
+
+
+def parse_folder_name(name: str) -> tuple[int, str] | str:
+    """`30_aidou` -> (30, "aidou"); a reason string when the folder is not a subset.
+
+    Same split as kohya's extract_dreambooth_params: repeats = int(text before the first
+    `_`), class token = the rest joined back with `_` (so `10_my_char` -> "my_char").
+    """
+    head, _, token = name.partition("_")
+    try:
+        repeats = int(head)
+    except ValueError:
+        return f"the name does not start with a number of repeats (expected like 10_{name})"
+    if repeats < 1:
+        return f"repeats is {repeats}; it must be at least 1"
+    return repeats, token
+
+
+def _find_subset_folders(root: Path, warnings: list[str], found: dict[str, str]) -> list[tuple[Path, int, str]]:
+    """Subset folders of `root` as (path, repeats, class token), sorted by name.
+
+    `found` gets a short description of every entry, for the "no images" error.
+
+    kohya walks `Path.iterdir()` unsorted; sorting makes the order (and so which
+    regularization images are used, and the epoch order) the same on every machine.
+    """
+    folders: list[tuple[Path, int, str]] = []
+    loose: list[str] = []
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith("."):
+            continue  # .ipynb_checkpoints, .DS_Store and friends
+        if not entry.is_dir():
+            if entry.suffix.lower() in IMAGE_EXTENSIONS:
+                loose.append(entry.name)
+            found[entry.name] = entry.name
+            continue
+        parsed = parse_folder_name(entry.name)
+        if isinstance(parsed, str):
+            warnings.append(f"{entry}: skipped, {parsed}.")
+            found[entry.name] = f"{entry.name}/ (skipped: {parsed})"
+            continue
+        folders.append((entry, *parsed))
+        found[entry.name] = f"{entry.name}/"
+    if loose:
+        warnings.append(
+            f"{root}: {len(loose)} image(s) directly in this folder are skipped "
+            f"({_short_list(loose)}); move them into a subfolder like {LAYOUT_EXAMPLE}."
+        )
+    return folders
+
+
+def _list_images(folder: Path, warnings: list[str]) -> list[Path]:
+    """Images directly in `folder`, sorted by path like kohya's glob_images (not recursive)."""
+    images, unsupported, nested = [], [], []
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            nested.append(entry.name)
+        elif entry.suffix.lower() in IMAGE_EXTENSIONS:
+            images.append(entry)
+        elif entry.suffix.lower() in UNSUPPORTED_IMAGE_EXTENSIONS:
+            unsupported.append(entry.name)
+    if unsupported:
+        warnings.append(
+            f"{folder}: {len(unsupported)} file(s) in a format that is not read "
+            f"({_short_list(unsupported)}); convert them to PNG or JPG to use them."
+        )
+    if nested:
+        warnings.append(f"{folder}: subfolders are not read ({_short_list(nested)}).")
+    return sorted(images, key=str)
+
+
+def _probe_image(path: Path) -> tuple[int, int] | str:
+    """(width, height), or the reason the file cannot be used.
+
+    Every file is read to its end once, without decoding pixels twice:
+    - PNG: `verify()` walks every chunk and checks its CRC, which catches truncated and
+      damaged files at a small fraction of a full decode (zlib is the slow part). It does
+      not inflate the pixels, so a PNG with valid checksums but bad compressed data (a
+      broken writer, not a broken copy) would only fail when loaded for training.
+    - JPEG: `draft` lets libjpeg decode at 1/8 scale; the whole bitstream is still read,
+      so truncation is still caught. The size is taken before `draft` changes it.
+    - WebP, BMP: `load()`, a full decode.
+    Like kohya (imagesize.get), EXIF rotation is not applied: the size is the stored one.
+    """
+    try:
+        with Image.open(path) as im:
+            size = im.size
+            if im.format == "PNG":
+                im.verify()
+            else:
+                if im.format == "JPEG":
+                    im.draft(im.mode, (max(1, size[0] // 8), max(1, size[1] // 8)))
+                im.load()
+        return size
+    except Image.DecompressionBombError as e:
+        return f"too large to open safely ({e})"
+    except Image.UnidentifiedImageError:
+        return "not an image that can be read (damaged, or not really this format)"
+    except (OSError, SyntaxError, ValueError) as e:  # how PIL reports broken data
+        if "truncated" in str(e).lower():
+            return "the file is cut short (truncated: an unfinished download or copy)"
+        return f"damaged: {e}"
+
+
+@dataclass(frozen=True)
+class _Caption:
+    text: str | None = None  # None: no caption file or an empty first line
+    gbk: bool = False
+    error: str | None = None
+
+
+def _read_caption(image: Path, extension: str) -> _Caption:
+    """First line of `<stem><extension>`, stripped (kohya: `lines[0].strip()`).
+
+    kohya reads UTF-8 only and stops on anything else. Chinese Windows Notepad saves
+    GBK ("ANSI") or UTF-16 ("Unicode") unless told otherwise, so those are read too, with
+    a warning for GBK (the encoding is a guess).
+    """
+    path = _caption_path(image, extension)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return _Caption()
+    except OSError as e:
+        return _Caption(error=f"cannot read caption: {e}")
+    gbk = False
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")  # tolerates the BOM Notepad writes
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("gbk")
+                gbk = True
+            except UnicodeDecodeError:
+                return _Caption(error="caption is neither UTF-8 nor GBK text")
+    # Universal newlines, as kohya's open(..., "rt").readlines().
+    first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[0].strip()
+    return _Caption(text=first or None, gbk=gbk)
+
+
+def _caption_warnings(folder: Path, token: str, ext: str, captions: list[_Caption], warnings: list[str]) -> None:
+    missing = sum(1 for c in captions if c.text is None and not c.error)
+    if missing:
+        fallback = f'the trigger word "{token}"' if token else "an empty caption (the folder name has no trigger word)"
+        warnings.append(f"{folder}: {missing} image(s) have no {ext} caption or an empty one; using {fallback}.")
+    gbk = sum(1 for c in captions if c.gbk)
+    if gbk:
+        warnings.append(
+            f"{folder}: {gbk} caption file(s) are not UTF-8; read them as GBK. "
+            "Save them as UTF-8 to be sure the text is right."
+        )
+
+
+def _caption_path(image: Path, extension: str) -> Path:
+    # kohya: os.path.splitext(img_path)[0] + caption_extension (works for ".cap.txt" too).
+    return image.with_name(image.stem + extension)
+
+
+def _short_list(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def tag_frequency(scan: DatasetScan) -> dict[str, dict[str, int]]:
+    """kohya's ss_tag_frequency: {folder name: {tag: count}}.
+
+    As BaseDataset.set_tag_frequency: every subset (regularization ones too), captions
+    after the class-token fallback, split on ",", stripped, lower-cased, empty tags
+    dropped; folders with the same name are merged.
+    """
+    result: dict[str, dict[str, int]] = {}
+    for subset in scan.subsets:
+        counts = Counter(result.get(subset.name, {}))
+        for item in subset.items:
+            counts.update(t.strip().lower() for t in item.caption.split(",") if t.strip())
+        result[subset.name] = dict(counts)
+    return result
+
+
+def dataset_dirs(scan: DatasetScan) -> dict[str, dict[str, int]]:
+    """kohya's ss_dataset_dirs: {folder name: {"n_repeats": N, "img_count": M}}.
+
+    As train_network.py: training subsets only ("not merging reg dataset"), and a repeated
+    folder name gets " (2)", " (3)" appended.
+    """
+    result: dict[str, dict[str, int]] = {}
+    for subset in scan.train_subsets:
+        key, i = subset.name, 2
+        while key in result:
+            key, i = f"{subset.name} ({i})", i + 1
+        result[key] = {"n_repeats": subset.repeats, "img_count": len(subset.items)}
+    return result
+
+
+def process_caption(caption: str, shuffle: bool, keep_tokens: int, rng: random.Random) -> str:
+    """shuffle_caption / keep_tokens as kohya's BaseDataset.process_caption.
+
+    Split on ",", strip each tag, keep the first `keep_tokens` in place, shuffle the rest,
+    join with ", ". Without shuffling the caption is returned unchanged, as kohya does
+    when no tag operation is enabled.
+    """
+    if not shuffle:
+        return caption
+    tokens = [t.strip() for t in caption.strip().split(",")]
+    fixed, flex = (tokens[:keep_tokens], tokens[keep_tokens:]) if keep_tokens > 0 else ([], tokens)
+    rng.shuffle(flex)
+    return ", ".join(fixed + flex)
