@@ -1,0 +1,211 @@
+"""The event vocabulary between the trainer and everything that watches it.
+
+The trainer appends one JSON object per line to `{output_dir}/events.jsonl`; the UI, the
+tests and the benchmarks read them back with the same code. Free text goes to train.log,
+never here. No torch import: the UI process uses this module.
+
+Every event has `type` and `time` (unix seconds). The other fields per type are the
+dataclasses below; readers must tolerate fields they do not know (newer trainers may add
+some), so `parse_event` keeps unknown fields in `extra`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+
+@dataclass
+class Event:
+    type: ClassVar[str] = "event"
+    time: float = field(default_factory=time.time, kw_only=True)
+    extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"type": self.type}
+        for f in dataclasses.fields(self):
+            if f.name != "extra":
+                data[f.name] = _jsonable(getattr(self, f.name))
+        data.update(self.extra)
+        return data
+
+
+@dataclass
+class Started(Event):
+    """Sent once the plan is known, before the first step."""
+
+    type: ClassVar[str] = "started"
+    total_steps: int
+    tutorial_steps: float  # images x repeat x epoch / batch size, as the tutorial writes it
+    epochs: int
+    images: int
+    repeats: dict[str, int]  # folder name -> repeats
+    batches_per_epoch: int
+    steps_per_epoch: int
+    buckets: dict[str, int]  # "WxH" -> items per epoch
+    base_model_type: str  # "sd15", "sdxl", ...
+    explanation: dict[str, str] = field(default_factory=dict)  # lang -> why the two counts differ
+    output_dir: str = ""
+    device: str = ""
+
+
+@dataclass
+class Step(Event):
+    type: ClassVar[str] = "step"
+    step: int
+    total_steps: int
+    epoch: int
+    loss: float
+    avg_loss: float
+    lr_unet: float | None
+    lr_text_encoder: float | None
+    it_per_s: float
+    eta_s: float
+
+
+@dataclass
+class Epoch(Event):
+    type: ClassVar[str] = "epoch"
+    epoch: int
+    epochs: int
+    step: int
+    avg_loss: float
+    seconds: float
+    vae_encodes: int  # how many images the VAE encoder ran on during this epoch (0 with cache_latents)
+
+
+@dataclass
+class Sample(Event):
+    type: ClassVar[str] = "sample"
+    epoch: int
+    step: int
+    paths: list[str]
+
+
+@dataclass
+class Checkpoint(Event):
+    type: ClassVar[str] = "checkpoint"
+    path: str
+    epoch: int
+    step: int
+    final: bool = False
+
+
+@dataclass
+class WarningEvent(Event):
+    type: ClassVar[str] = "warning"
+    kind: str
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class ErrorEvent(Event):
+    type: ClassVar[str] = "error"
+    kind: str  # config, data, model, out_of_memory, stopped, diverged, internal
+    message: str
+    hint: str = ""
+    field: str | None = None
+
+
+@dataclass
+class Finished(Event):
+    type: ClassVar[str] = "finished"
+    status: str  # "ok", "stopped", "error"
+    path: str | None  # the final LoRA, when one was written
+    exit_code: int = 0
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls for cls in (Started, Step, Epoch, Sample, Checkpoint, WarningEvent, ErrorEvent, Finished)
+}
+
+
+def _jsonable(value: Any) -> Any:
+    # JSON has no NaN/inf: a diverged loss must still make a valid line.
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def encode(event: Event) -> str:
+    return json.dumps(event.to_dict(), ensure_ascii=False, allow_nan=False)
+
+
+def parse_event(line: str) -> Event | None:
+    """One line back into its event; None for a blank or half-written last line."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    cls = EVENT_TYPES.get(data.pop("type", None))
+    if cls is None:
+        return None
+    known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    kwargs = {k: v for k, v in data.items() if k in known}
+    extra = {k: v for k, v in data.items() if k not in known}
+    try:
+        return cls(**kwargs, extra=extra)
+    except TypeError:
+        return None  # a line missing required fields is not an event we understand
+
+
+class EventWriter:
+    """Appends events to events.jsonl, one flushed line each, so a reader never waits."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8", newline="\n")
+
+    def emit(self, event: Event) -> None:
+        self._file.write(encode(event) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class EventReader:
+    """Tails events.jsonl from a byte offset; only complete lines are consumed."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.offset = 0
+
+    def read_new(self) -> list[Event]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        events = []
+        for raw in chunk[: end + 1].decode("utf-8", errors="replace").splitlines():
+            event = parse_event(raw)
+            if event is not None:
+                events.append(event)
+        return events
+
+
+def read_events(path: Path | str) -> list[Event]:
+    return EventReader(path).read_new()
+
+
+def iter_events(path: Path | str, type_: str | None = None) -> Iterator[Event]:
+    for event in read_events(path):
+        if type_ is None or event.type == type_:
+            yield event

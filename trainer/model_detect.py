@@ -1,0 +1,167 @@
+"""What kind of base model a file or folder is, read from tensor names alone.
+
+Torch-free on purpose: the UI shows the detected type as soon as a path is typed, and
+reading a .safetensors header (8-byte length + JSON) costs microseconds even for a 7 GB
+file. Pickled .ckpt files need torch to list their keys; `detect_from_keys` serves the
+trainer for those after it has loaded them.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+FAMILY_NAMES = {
+    "sd15": "SD1.x (SD1.5)",
+    "sd2": "SD2.x",
+    "sdxl": "SDXL",
+    "sdxl_refiner": "SDXL refiner",
+}
+
+# Prefixes in the original (LDM / SGM) single-file layout.
+UNET_PREFIX = "model.diffusion_model."
+VAE_PREFIX = "first_stage_model."
+SD1_TEXT_PREFIXES = ("cond_stage_model.transformer.text_model.", "cond_stage_model.transformer.embeddings.")
+SD2_TEXT_PREFIX = "cond_stage_model.model.transformer."
+SDXL_TEXT1_PREFIX = "conditioner.embedders.0.transformer."
+SDXL_TEXT2_PREFIX = "conditioner.embedders.1.model."
+SDXL_REFINER_TEXT_PREFIX = "conditioner.embedders.0.model."
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    family: str  # sd15 | sd2 | sdxl | sdxl_refiner
+    layout: str  # "single_file" | "diffusers"
+    path: str
+    in_channels: int | None = None  # 9 for inpainting models
+
+    @property
+    def display_name(self) -> str:
+        name = FAMILY_NAMES.get(self.family, self.family)
+        if self.in_channels == 9:
+            name += " inpainting"
+        return name
+
+    @property
+    def train_type(self) -> str:
+        """lora-scripts' model_train_type for this family."""
+        return "sdxl-lora" if self.family.startswith("sdxl") else "sd-lora"
+
+
+def read_safetensors_header(path: Path) -> dict[str, dict]:
+    """Tensor name -> {"dtype", "shape", ...} from a .safetensors header, without torch."""
+    try:
+        with open(path, "rb") as f:
+            raw_len = f.read(8)
+            if len(raw_len) != 8:
+                raise ValueError("file shorter than a safetensors header")
+            (header_len,) = struct.unpack("<Q", raw_len)
+            if header_len > 100_000_000:
+                raise ValueError("header length is implausible")
+            header = json.loads(f.read(header_len))
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"Cannot read {path} as a .safetensors file: {exc}",
+            hint="The download may be incomplete or the file is not a model. Download it again.",
+            field="pretrained_model_name_or_path",
+        ) from exc
+    header.pop("__metadata__", None)
+    return header
+
+
+def detect_from_keys(keys, path: str = "", shapes: dict[str, list[int]] | None = None) -> ModelInfo:
+    """Classify an original-layout checkpoint by its tensor names."""
+    keys = list(keys)
+    has = lambda prefix: any(k.startswith(prefix) for k in keys)  # noqa: E731
+    in_channels = None
+    if shapes and UNET_PREFIX + "input_blocks.0.0.weight" in shapes:
+        in_channels = shapes[UNET_PREFIX + "input_blocks.0.0.weight"][1]
+
+    if not has(UNET_PREFIX):
+        if keys and all(k.startswith(("lora_", "lycoris_")) for k in keys):
+            what = "a LoRA, not a base model"
+        elif has("encoder.") and has("decoder."):
+            what = "a VAE, not a base model (put it in the vae field)"
+        elif has("unet.") or has("text_encoder."):
+            what = "a diffusers-layout state dict in one file, which Danlu cannot load; use the diffusers folder"
+        else:
+            what = "not a Stable Diffusion checkpoint"
+        raise ModelError(
+            f"{path or 'The base model'} has no U-Net weights (model.diffusion_model.*): it looks like {what}.",
+            hint="Choose a full base model such as v1-5-pruned-emaonly.safetensors or a diffusers folder.",
+            field="pretrained_model_name_or_path",
+        )
+    if has(SDXL_TEXT2_PREFIX):
+        family = "sdxl"
+    elif has(SDXL_REFINER_TEXT_PREFIX):
+        family = "sdxl_refiner"
+    elif has(SD2_TEXT_PREFIX):
+        family = "sd2"
+    elif any(has(p) for p in SD1_TEXT_PREFIXES):
+        family = "sd15"
+    else:
+        raise ModelError(
+            f"{path or 'The base model'} has a U-Net but no text encoder Danlu recognises.",
+            hint="Use a complete SD1.5 or SDXL checkpoint (pruned files still contain the text encoder).",
+            field="pretrained_model_name_or_path",
+        )
+    return ModelInfo(family=family, layout="single_file", path=path, in_channels=in_channels)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"Cannot read {path}: {exc}",
+            hint="The diffusers folder is incomplete; copy it again.",
+            field="pretrained_model_name_or_path",
+        ) from exc
+
+
+def detect_diffusers_folder(folder: Path) -> ModelInfo:
+    index = folder / "model_index.json"
+    if not index.is_file():
+        raise ModelError(
+            f"{folder} is a folder without model_index.json, so it is not a diffusers model folder.",
+            hint="Choose the .safetensors file itself, or the folder that contains model_index.json.",
+            field="pretrained_model_name_or_path",
+        )
+    class_name = _read_json(index).get("_class_name", "")
+    unet_config = _read_json(folder / "unet" / "config.json") if (folder / "unet" / "config.json").is_file() else {}
+    if "XL" in class_name or (folder / "text_encoder_2").is_dir():
+        family = "sdxl" if (folder / "text_encoder").is_dir() else "sdxl_refiner"
+    else:
+        text_config_path = folder / "text_encoder" / "config.json"
+        text_config = _read_json(text_config_path) if text_config_path.is_file() else {}
+        # SD2's OpenCLIP encoder uses gelu; SD1's CLIP ViT-L uses quick_gelu.
+        family = "sd2" if text_config.get("hidden_act") == "gelu" else "sd15"
+    return ModelInfo(family=family, layout="diffusers", path=str(folder), in_channels=unet_config.get("in_channels"))
+
+
+def detect_base_model(path: str | Path) -> ModelInfo:
+    """The base model's family and layout, or a ModelError saying what is wrong with it."""
+    path = Path(path)
+    if path.is_dir():
+        return detect_diffusers_folder(path)
+    if not path.is_file():
+        raise ModelError(
+            f"Base model not found: {path}",
+            hint="Check the path in pretrained_model_name_or_path (一、路径 → 训练底模).",
+            field="pretrained_model_name_or_path",
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        header = read_safetensors_header(path)
+        shapes = {k: v.get("shape") for k, v in header.items()}
+        return detect_from_keys(header.keys(), str(path), shapes)
+    if suffix in (".ckpt", ".pt", ".pth", ".bin"):
+        return ModelInfo(family="unknown", layout="single_file", path=str(path))
+    raise ModelError(
+        f"{path.name}: unknown model file type '{suffix}'.",
+        hint="Use a .safetensors (preferred) or .ckpt file, or a diffusers folder.",
+        field="pretrained_model_name_or_path",
+    )
