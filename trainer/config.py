@@ -1,0 +1,1943 @@
+"""Every training option, once: kohya sd-scripts key names, bounds, defaults and help (zh/en).
+
+The web UI, the TOML files, presets and validation are all derived from `TrainConfig`.
+This module must stay importable without torch (the UI process imports it): stdlib and
+pydantic only.
+
+Reading a config (`load_config`, `config_from_dict`) is strict, like nanoGPT's configurator
+and diffusers' argument checks: an unknown key is an error that names the nearest known key,
+because a silently ignored typo trains the wrong thing for months. Keys that are real
+sd-scripts / lora-scripts options but not implemented by Danlu yet are refused when they
+would change training and dropped (with a note) when they hold sd-scripts' default, so the
+configs lora-scripts and kohya_ss write (`v2 = false`, `lowram = false`, ...) still load.
+All problems found are reported together, one line each, in one ConfigError.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal, Optional
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from trainer.errors import ConfigError
+
+__all__ = [
+    "TrainConfig",
+    "ConfigProblem",
+    "SECTIONS",
+    "SECTION_TITLES",
+    "SUPPORTED_OPTIMIZERS",
+    "NOT_SUPPORTED_YET",
+    "NO_EFFECT_ON_TRAINING",
+    "field_help",
+    "field_section",
+    "fields_in_section",
+    "load_config",
+    "config_from_dict",
+    "dump_toml",
+    "save_toml",
+]
+
+# ---------------------------------------------------------------------------
+# Sections (the tutorial's order) and fixed vocabularies
+# ---------------------------------------------------------------------------
+
+SECTIONS = ("paths", "steps", "effect", "preview", "advanced")
+
+SECTION_TITLES = {
+    "paths": {"zh": "一、路径相关", "en": "1. Paths"},
+    "steps": {"zh": "二、步数相关", "en": "2. Steps"},
+    "effect": {"zh": "三、模型效果相关", "en": "3. Model quality"},
+    "preview": {"zh": "训练预览图", "en": "Preview images"},
+    "advanced": {"zh": "高级设置", "en": "Advanced"},
+}
+
+# The optimizers Danlu builds (trainer/optim: one name -> builder entry each).
+SUPPORTED_OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "DAdaptation", "DAdaptAdam", "Prodigy")
+
+# Other optimizer names sd-scripts (library/train_util.py get_optimizer) and lora-scripts'
+# GUI accept: recognised so the message says "not supported yet" instead of "unknown".
+_KOHYA_OTHER_OPTIMIZERS = (
+    "PagedAdamW",
+    "PagedAdamW8bit",
+    "PagedAdamW32bit",
+    "Lion8bit",
+    "PagedLion8bit",
+    "SGDNesterov",
+    "SGDNesterov8bit",
+    "DAdaptAdamPreprint",
+    "DAdaptAdaGrad",
+    "DAdaptAdan",
+    "DAdaptAdanIP",
+    "DAdaptLion",
+    "DAdaptSGD",
+    "AdaFactor",
+    "RAdamScheduleFree",
+    "AdamWScheduleFree",
+    "SGDScheduleFree",
+)
+
+_SAMPLE_PROMPT_FILE_SUFFIXES = (".txt", ".toml", ".json")
+
+# Windows refuses these in file names (and "/" is a folder separator everywhere).
+_WINDOWS_FORBIDDEN_CHARS = '<>:"/\\|?*'
+_WINDOWS_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {
+    f"LPT{i}" for i in range(1, 10)
+}
+
+# ---------------------------------------------------------------------------
+# Options Danlu knows but does not implement yet
+# ---------------------------------------------------------------------------
+
+# sd-scripts' default value of each option (train_network.py's setup_parser and the
+# library/train_util.py add_*_arguments it calls, custom_train_functions, config_util,
+# deepspeed_utils, library/utils logging, sdxl_train_util), plus the few keys lora-scripts
+# writes on its own. Present with this default (or an empty value where the default is
+# None/False/0): accepted and dropped with a note. Any other value: refused, because it
+# would change what is trained. Exceptions: NO_EFFECT_ON_TRAINING and _INERT_UNLESS below.
+NOT_SUPPORTED_YET: dict[str, Any] = {
+    # model
+    "v2": False,
+    "v_parameterization": False,
+    "tokenizer_cache_dir": None,
+    "fp8_base": False,
+    "fp8_base_unet": False,
+    "no_half_vae": False,
+    "disable_mmap_load_safetensors": False,
+    # SDXL
+    "cache_text_encoder_outputs": False,
+    "cache_text_encoder_outputs_to_disk": False,
+    "learning_rate_te1": None,
+    "learning_rate_te2": None,
+    # dataset and captions
+    "dataset_config": None,
+    "in_json": None,
+    "dataset_repeats": 1,
+    "dataset_class": None,
+    "cache_info": False,
+    "caption_separator": ",",
+    "caption_extention": None,  # sd-scripts' old misspelling of caption_extension
+    "keep_tokens_separator": "",
+    "secondary_separator": None,
+    "enable_wildcard": False,
+    "caption_prefix": None,
+    "caption_suffix": None,
+    "caption_dropout_rate": 0.0,
+    "caption_dropout_every_n_epochs": 0,
+    "caption_tag_dropout_rate": 0.0,
+    "weighted_captions": False,
+    "token_warmup_min": 1,
+    "token_warmup_step": 0,
+    "color_aug": False,
+    "flip_aug": False,
+    "face_crop_aug_range": None,
+    "random_crop": False,
+    "debug_dataset": False,
+    "cache_latents_to_disk": False,
+    "vae_batch_size": 1,
+    "skip_cache_check": False,
+    "alpha_mask": False,
+    "masked_loss": False,
+    "conditioning_data_dir": None,
+    "validation_split": 0.0,
+    "validation_seed": None,
+    "validate_every_n_steps": None,
+    "validate_every_n_epochs": None,
+    "max_validation_steps": None,
+    # saving and resuming
+    "save_every_n_steps": None,
+    "save_n_epoch_ratio": None,
+    "save_last_n_epochs": None,
+    "save_last_n_epochs_state": None,
+    "save_last_n_steps": None,
+    "save_last_n_steps_state": None,
+    "save_state": False,
+    "save_state_on_train_end": False,
+    "resume": None,
+    "initial_epoch": None,
+    "initial_step": None,
+    "skip_until_initial_step": False,
+    "no_metadata": False,
+    "metadata_title": None,
+    "metadata_author": None,
+    "metadata_description": None,
+    "metadata_license": None,
+    "metadata_tags": None,
+    "huggingface_repo_id": None,
+    "huggingface_repo_type": None,
+    "huggingface_path_in_repo": None,
+    "huggingface_token": None,
+    "huggingface_repo_visibility": None,
+    "save_state_to_huggingface": False,
+    "resume_from_huggingface": False,
+    "async_upload": False,
+    "config_file": None,
+    "output_config": False,
+    # precision, memory, speed
+    "full_fp16": False,
+    "full_bf16": False,
+    "lowram": False,
+    "highvram": False,
+    "mem_eff_attn": False,
+    "torch_compile": False,
+    "dynamo_backend": "inductor",
+    "max_data_loader_n_workers": 8,
+    "persistent_data_loader_workers": False,
+    "cpu_offload_checkpointing": False,
+    "ddp_timeout": None,
+    "ddp_gradient_as_bucket_view": False,
+    "ddp_static_graph": False,
+    "deepspeed": False,
+    "zero_stage": 2,
+    "offload_optimizer_device": None,
+    "offload_optimizer_nvme_path": None,
+    "offload_param_device": None,
+    "offload_param_nvme_path": None,
+    "zero3_init_flag": False,
+    "zero3_save_16bit_model": False,
+    "fp16_master_weights_and_gradients": False,
+    # network
+    "network_args": None,
+    "network_dropout": None,
+    "scale_weight_norms": None,
+    "dim_from_weights": False,
+    "base_weights": None,
+    "base_weights_multiplier": None,
+    # optimizer and scheduler
+    "use_8bit_adam": False,
+    "use_lion_optimizer": False,
+    "lr_scheduler_type": "",
+    "lr_scheduler_args": None,
+    "lr_scheduler_power": 1.0,
+    "fused_backward_pass": False,
+    # noise and loss
+    "noise_offset_random_strength": False,
+    "adaptive_noise_scale": None,
+    "multires_noise_iterations": None,
+    "multires_noise_discount": 0.3,
+    "ip_noise_gamma": None,
+    "ip_noise_gamma_random_strength": False,
+    "zero_terminal_snr": False,
+    "min_timestep": None,
+    "max_timestep": None,
+    "loss_type": "l2",
+    "huber_schedule": "snr",
+    "huber_c": 0.1,
+    "scale_v_pred_loss_like_noise_pred": False,
+    "v_pred_like_loss": None,
+    "debiased_estimation_loss": False,
+    # sampling
+    "sample_at_first": False,
+    # logging
+    "log_prefix": None,
+    "log_tracker_name": None,
+    "log_tracker_config": None,
+    "wandb_run_name": None,
+    "wandb_api_key": None,
+    "log_config": False,
+    "console_log_level": None,
+    "console_log_file": None,
+    "console_log_simple": False,
+    # lora-scripts' own keys
+    "lr_restart_cycles": 1,  # old lora-scripts name of lr_scheduler_num_cycles
+    "enable_preview": False,  # lora-scripts form switch; the sample_* keys carry its meaning
+    "enable_block_weights": False,
+    "enable_base_weight": False,
+}
+
+# Options that change only speed, memory use, local logging or a GUI form, never the trained
+# weights: accepted with any value and dropped with a note. lora-scripts' GUI writes
+# `cache_latents_to_disk = true` and `persistent_data_loader_workers = true` by default, so
+# refusing these would refuse every lora-scripts config for no gain.
+NO_EFFECT_ON_TRAINING = frozenset(
+    {
+        "tokenizer_cache_dir",
+        "disable_mmap_load_safetensors",
+        "cache_info",
+        "cache_latents_to_disk",
+        "vae_batch_size",
+        "skip_cache_check",
+        "lowram",
+        "highvram",
+        "mem_eff_attn",
+        "torch_compile",
+        "dynamo_backend",
+        "max_data_loader_n_workers",
+        "persistent_data_loader_workers",
+        "cpu_offload_checkpointing",
+        "ddp_timeout",
+        "ddp_gradient_as_bucket_view",
+        "ddp_static_graph",
+        "log_prefix",
+        "log_tracker_name",
+        "log_tracker_config",
+        "wandb_run_name",
+        "wandb_api_key",
+        "log_config",
+        "console_log_level",
+        "console_log_file",
+        "console_log_simple",
+        "enable_preview",
+    }
+)
+
+_SECRET_KEYS = frozenset({"wandb_api_key", "huggingface_token"})
+
+
+def _truthy(data: dict, key: str) -> bool:
+    return bool(data.get(key))
+
+
+# Options that sd-scripts only reads when another option is on: with that one off they
+# change nothing, whatever their value (e.g. lora-scripts writes multires_noise_discount
+# without multires_noise_iterations).
+_INERT_UNLESS: dict[str, tuple[str, Callable[[dict], bool]]] = {
+    "multires_noise_discount": ("multires_noise_iterations", lambda d: _truthy(d, "multires_noise_iterations")),
+    "huber_c": ("loss_type", lambda d: d.get("loss_type") in ("huber", "smooth_l1")),
+    "huber_schedule": ("loss_type", lambda d: d.get("loss_type") in ("huber", "smooth_l1")),
+    "noise_offset_random_strength": ("noise_offset", lambda d: _truthy(d, "noise_offset")),
+    "ip_noise_gamma_random_strength": ("ip_noise_gamma", lambda d: _truthy(d, "ip_noise_gamma")),
+    "lr_scheduler_power": ("lr_scheduler", lambda d: d.get("lr_scheduler") == "polynomial"),
+    "save_last_n_epochs_state": ("save_state", lambda d: _truthy(d, "save_state")),
+    "save_last_n_steps_state": ("save_state", lambda d: _truthy(d, "save_state")),
+    "token_warmup_min": ("token_warmup_step", lambda d: _truthy(d, "token_warmup_step")),
+    "base_weights_multiplier": ("base_weights", lambda d: _truthy(d, "base_weights")),
+    "validation_seed": ("validation_split", lambda d: _truthy(d, "validation_split")),
+    "validate_every_n_steps": ("validation_split", lambda d: _truthy(d, "validation_split")),
+    "validate_every_n_epochs": ("validation_split", lambda d: _truthy(d, "validation_split")),
+    "max_validation_steps": ("validation_split", lambda d: _truthy(d, "validation_split")),
+    "huggingface_repo_type": ("huggingface_repo_id", lambda d: _truthy(d, "huggingface_repo_id")),
+    "huggingface_path_in_repo": ("huggingface_repo_id", lambda d: _truthy(d, "huggingface_repo_id")),
+    "huggingface_repo_visibility": ("huggingface_repo_id", lambda d: _truthy(d, "huggingface_repo_id")),
+    "huggingface_token": ("huggingface_repo_id", lambda d: _truthy(d, "huggingface_repo_id")),
+    "zero_stage": ("deepspeed", lambda d: _truthy(d, "deepspeed")),
+}
+
+# A pointer to what to do instead, for the not-supported keys where Danlu has an answer.
+_NOT_SUPPORTED_HINTS = {
+    "lr_restart_cycles": "use lr_scheduler_num_cycles instead",
+    "caption_extention": "use caption_extension (the correct spelling) instead",
+    "use_8bit_adam": 'use optimizer_type = "AdamW8bit" instead',
+    "use_lion_optimizer": 'use optimizer_type = "Lion" instead',
+    "save_every_n_steps": "use save_every_n_epochs instead",
+    "save_n_epoch_ratio": "use save_every_n_epochs instead",
+    "v2": "train on an SD 1.x or SDXL base model",
+    "v_parameterization": "train on an SD 1.x or SDXL base model",
+    "cache_text_encoder_outputs": "remove it; for SDXL set network_train_unet_only = true to save memory",
+    "network_args": "remove it; Danlu trains plain LoRA on the attention and MLP layers",
+    "dataset_config": "put the images in train_data_dir in folders named like 10_name (10 = repeat)",
+    "full_fp16": 'use mixed_precision = "fp16" instead',
+    "full_bf16": 'use mixed_precision = "bf16" instead',
+}
+
+# ---------------------------------------------------------------------------
+# Problems and errors
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a config: which setting, what is wrong, what to change."""
+
+    field: Optional[str]
+    message: str
+    hint: str = ""
+
+    def line(self) -> str:
+        return f"{self.message} -> {self.hint}" if self.hint else self.message
+
+
+class _FieldProblem(ValueError):
+    """Raised inside field validators; carries our own words to the error translation."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def _config_error(problems: list[ConfigProblem], source: Optional[str] = None) -> ConfigError:
+    """One ConfigError for all problems: one line per problem, each with its fix.
+
+    The list itself is kept on the exception as `.problems` so the UI can mark each field.
+    """
+    where = f"{source}: " if source else ""
+    if len(problems) == 1:
+        p = problems[0]
+        err = ConfigError(where + p.message, hint=p.hint, field=p.field)
+    else:
+        lines = "\n".join(f"  - {p.line()}" for p in problems)
+        err = ConfigError(
+            f"{where}{len(problems)} problems in the training settings:\n{lines}",
+            hint="change each setting named above (every line says how), then start again",
+            field=problems[0].field,
+        )
+    err.problems = list(problems)  # type: ignore[attr-defined]
+    return err
+
+
+# ---------------------------------------------------------------------------
+# Field helper
+# ---------------------------------------------------------------------------
+
+
+def _f(default: Any, section: str, zh: str, en: str, **bounds: Any) -> Any:
+    assert section in SECTIONS, section
+    return Field(
+        default,
+        description=en,
+        json_schema_extra={"help_zh": zh, "help_en": en, "section": section},
+        **bounds,
+    )
+
+
+_LR_FIELDS = ("learning_rate", "unet_lr", "text_encoder_lr")
+_LR_HINT = "typical values: 1e-4 for the U-Net, 1e-5 for the text encoder, 1 with DAdaptation or Prodigy"
+
+# Optional int fields where sd-scripts (and the kohya_ss GUI, which writes 0 for "off")
+# treat 0 as "not set": normalised to None so 0 does not trip the >= 1 bound.
+_ZERO_MEANS_UNSET = (
+    "save_every_n_epochs",
+    "max_train_epochs",
+    "max_train_steps",
+    "sample_every_n_epochs",
+    "sample_every_n_steps",
+    "min_snr_gamma",
+)
+
+
+# ---------------------------------------------------------------------------
+# The schema
+# ---------------------------------------------------------------------------
+
+
+def _allows_none(annotation: Any) -> bool:
+    import typing
+
+    return annotation is type(None) or any(_allows_none(a) for a in typing.get_args(annotation))
+
+
+class TrainConfig(BaseModel):
+    """All training options. Field names are sd-scripts' command-line / TOML keys.
+
+    Constructing it directly checks values and the rules across fields (a wrong field value
+    raises pydantic's ValidationError, a cross-field problem a ConfigError) but never touches
+    the filesystem. Files go through config_from_dict / load_config, which also turn unknown
+    keys, not-supported-yet keys and missing paths into one ConfigError, and make paths absolute.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # ---- 一、路径相关 / paths -------------------------------------------------
+    pretrained_model_name_or_path: str = _f(
+        ...,
+        "paths",
+        "训练底模：作为训练基础的大模型文件（.safetensors / .ckpt）或 Diffusers 模型文件夹。"
+        "推荐用 SD-v1-5-pruned-emaonly 或者 ReVAnimated 这种没有被融合过的大模型作为训练用的底模。"
+        "训练 SDXL 的 LoRA 时，出图底模需要和训练底模一致，并且需要 16G 显存才能训练。"
+        "Danlu 只从本地加载模型，不会联网下载。",
+        "Base model to train on: a checkpoint file (.safetensors / .ckpt) or a Diffusers model folder. "
+        "Use a base model that is not a merge, such as SD-v1-5-pruned-emaonly or ReVAnimated. "
+        "For an SDXL LoRA, generate with the same base model you trained on; SDXL needs 16 GB of GPU memory. "
+        "Danlu loads models from disk only and never downloads them.",
+        min_length=1,
+    )
+    vae: Optional[str] = _f(
+        None,
+        "paths",
+        "（可选）外置 VAE 文件路径，用它替换底模自带的 VAE。留空则使用底模自带的 VAE。",
+        "(Optional) Path of a separate VAE file that replaces the base model's own VAE. "
+        "Leave empty to use the VAE inside the base model.",
+    )
+    train_data_dir: str = _f(
+        ...,
+        "paths",
+        "训练集文件夹。里面每个子文件夹的名字写成 repeat_名字，例如 30_aidou：30 就是 repeat，"
+        "代表每张图片训练 30 次。训练集图片质量越好，模型效果越好，训练集质量由 image + tag 决定："
+        "image 要有近景/远景/不同角度，清晰；tag 要描述全面准确——触发词+背景+视角+动作+光影+镜头构图"
+        "（自然语言+单词描述）。",
+        "Training images folder. Name each subfolder repeat_name, e.g. 30_aidou: 30 is the repeat, "
+        "meaning every image in it is trained 30 times per epoch. The better the images, the better the "
+        "LoRA; quality comes from image + tags: images with close-ups, long shots, different angles, sharp; "
+        "tags that describe fully and accurately - trigger word + background + view + action + lighting + "
+        "composition (natural language and single words).",
+        min_length=1,
+    )
+    reg_data_dir: Optional[str] = _f(
+        None,
+        "paths",
+        "（可选）正则化图片文件夹，子文件夹命名方式与训练集相同。正则化图片帮助模型只学到触发词对应的内容，"
+        "不把其它东西一起学走。默认留空，不使用正则化图片。",
+        "(Optional) Regularization images folder, subfolders named like the training set. Regularization "
+        "images keep the model from learning more than the trigger word stands for. Leave empty (the "
+        "default) to train without them.",
+    )
+    resolution: str = _f(
+        "512",
+        "paths",
+        "训练分辨率：写一个数表示正方形（512），或者写“宽,高”（512,768），必须是 64 的倍数。"
+        "训练集尺寸越大，训练效果越好，但是训练时间越长。不能超过最大分辨率（max_bucket_reso），"
+        "但最大分辨率可以调大。SD1.5 常用 512，SDXL 常用 1024。",
+        "Training resolution: one number for a square (512) or width,height (512,768), multiples of 64. "
+        "Larger training images give better results but take longer to train. It may not exceed the "
+        "largest bucket size (max_bucket_reso), which you can raise. SD 1.5 usually uses 512, SDXL 1024.",
+    )
+    # sd-scripts defaults to False; Danlu to True because users' images are rarely square, and
+    # without buckets every image is cropped to the training resolution's shape.
+    enable_bucket: bool = _f(
+        True,
+        "paths",
+        "启用分桶（ARB）：把宽高比不同的图片分到不同的“桶”里训练，图片不用裁成正方形。"
+        "大多数人的图片都不是正方形，所以 Danlu 默认开启。",
+        "Aspect-ratio buckets: images of different shapes are trained in separate buckets instead of "
+        "being cropped to one shape. Most people's images are not square, so Danlu turns this on by default.",
+    )
+    min_bucket_reso: int = _f(
+        256,
+        "paths",
+        "分桶的最小边长（像素），不能大于训练分辨率的短边，需是 bucket_reso_steps 的倍数。",
+        "Smallest bucket side in pixels; at most the resolution's shorter side and a multiple of "
+        "bucket_reso_steps.",
+        ge=64,
+        le=4096,
+    )
+    max_bucket_reso: int = _f(
+        1024,
+        "paths",
+        "分桶的最大边长（像素），不能小于训练分辨率的长边，需是 bucket_reso_steps 的倍数。",
+        "Largest bucket side in pixels; at least the resolution's longer side and a multiple of "
+        "bucket_reso_steps.",
+        ge=64,
+        le=4096,
+    )
+    bucket_reso_steps: int = _f(
+        64,
+        "paths",
+        "分桶边长的步进单位（像素），必须是 8 的倍数。SD1.5 用 64；SDXL 可以用 32。",
+        "Step between bucket sizes in pixels; a multiple of 8. Use 64 for SD 1.5; SDXL can use 32.",
+        ge=8,
+        le=512,
+    )
+    bucket_no_upscale: bool = _f(
+        False,
+        "paths",
+        "分桶时不放大图片：比训练分辨率小的图片按原尺寸分桶，不会被放大。",
+        "Do not upscale: images smaller than the training resolution get a bucket of their own size "
+        "instead of being enlarged.",
+    )
+    output_dir: str = _f(
+        "./output",
+        "paths",
+        "模型保存文件夹。训练好的 LoRA、预览图和日志都放在这里。",
+        "Folder where the trained LoRA, the preview images and the logs are written.",
+        min_length=1,
+    )
+    output_name: str = _f(
+        "lora",
+        "paths",
+        "模型保存名称（文件名，不含扩展名）。可以用中文，但不能包含 / \\ : * ? \" < > | 这些字符。",
+        "Name of the saved LoRA file, without extension. Any language is fine, but not the characters "
+        '/ \\ : * ? " < > |.',
+        min_length=1,
+    )
+
+    # ---- 二、步数相关 / steps --------------------------------------------------
+    max_train_epochs: Optional[int] = _f(
+        None,
+        "steps",
+        "epoch 训练轮次：所有图片（乘以各自的 repeat）完整训练一遍算一轮。它和 repeat 相似，越高训练时间越久，"
+        "也容易导致过拟合，可以提升模型的准确率和效果，但是太高容易炸炉。初步测试建议用 10-20，"
+        "过拟合就减少，收敛不足就增加；看训练集细节程度，假设场景细节多且是大场景，建议开高。"
+        "总训练步数 = 图片数量 × repeat × epoch ÷ batch size。"
+        "过拟合（步数太多，学过头）：降低训练集张数、repeat、epoch、network_dim、network_alpha，或者增加 batch size；"
+        "欠拟合（步数太少，没学到）：反过来调整。",
+        "Epochs: one epoch trains every image once (times its repeat). Like repeat, more epochs take longer "
+        "and risk overfitting; they can improve accuracy, but too many make training blow up. Start with "
+        "10-20: fewer if it overfits, more if it has not converged; go higher for large, detailed scenes. "
+        "Total steps = images x repeat x epochs / batch size. Overfitting (too many steps, learned too much): "
+        "lower the number of images, repeat, epochs, network_dim or network_alpha, or raise the batch size; "
+        "underfitting (too few steps, learned too little): the opposite.",
+        ge=1,
+    )
+    train_batch_size: int = _f(
+        1,
+        "steps",
+        "batch size 同时训练的图片数量，比如同时训练 4 张图片：训练集一共 40 张图，一次训练 4 张，只需要跑 10 次。"
+        "较大的 batch size 会使训练速度更快，显存占用更大，但收敛得慢（需要更多 epoch）；"
+        "较小的 batch size 会使训练速度更慢，显存占用更小，但收敛得快（可以减少 epoch）。"
+        "对硬件要求比较高，如果硬件好可以开高，默认为 1。",
+        "Batch size: how many images are trained at once. With 40 images and a batch size of 4, one pass "
+        "takes 10 steps. A larger batch trains faster and uses more GPU memory but converges more slowly "
+        "(needs more epochs); a smaller batch is slower and uses less memory but converges faster (fewer "
+        "epochs). It needs strong hardware; raise it if you have it. Default 1.",
+        ge=1,
+        le=64,
+    )
+    save_every_n_epochs: Optional[int] = _f(
+        None,
+        "steps",
+        "每 N 轮（epoch）保存一次模型，方便之后挑选效果最好的一轮。留空或 0 则只在训练结束时保存。",
+        "Save the LoRA every N epochs, so you can pick the best epoch afterwards. Empty or 0: save only at "
+        "the end.",
+        ge=1,
+    )
+    # No hidden default: sd-scripts silently uses 1600 steps when neither this nor
+    # max_train_epochs is set, which confused users; Danlu asks for one of them instead.
+    max_train_steps: Optional[int] = _f(
+        None,
+        "steps",
+        "最大训练步数。一般留空，由 epoch 决定；同时填写了 max_train_epochs 时以 epoch 为准（与 sd-scripts 相同）。"
+        "两项都不填时 sd-scripts 会悄悄训练 1600 步，Danlu 不会：请至少填写其中一项。"
+        "总训练步数 = 图片数量 × repeat × epoch ÷ batch size，例如 100 张图、每张训练 30 次、训练 10 轮、"
+        "batch size 1：100×30×10÷1 = 30000 步。",
+        "Maximum training steps. Usually leave empty and set epochs; when max_train_epochs is also set, "
+        "epochs win (as in sd-scripts). sd-scripts silently trains 1600 steps when neither is set; Danlu "
+        "does not, so set at least one. Total steps = images x repeat x epochs / batch size, e.g. 100 "
+        "images x 30 repeats x 10 epochs / batch 1 = 30000 steps.",
+        ge=1,
+    )
+    gradient_accumulation_steps: int = _f(
+        1,
+        "steps",
+        "梯度累加步数：累加 N 步的梯度再更新一次，效果接近把 batch size 放大 N 倍，但不多占显存。默认 1（不累加）。",
+        "Gradient accumulation: add up the gradients of N steps before each update, close to an N times "
+        "larger batch without the extra memory. Default 1 (none).",
+        ge=1,
+        le=1024,
+    )
+
+    # ---- 三、模型效果相关 / effect ----------------------------------------------
+    unet_lr: Optional[float] = _f(
+        None,
+        "effect",
+        "U-Net 学习率：控制模型每次迭代更新时对权重的调整幅度，可以视为决定每一步跨越多远。"
+        "学习率较大时，每一步更新的幅度比较大，可能更快收敛，但容易不稳定，可能出现炸炉或者收敛太快，"
+        "loss 值波动复杂（学太糙，没学懂）；学习率较小时，过程比较稳定，但可能收敛过慢，达不到最佳效果，"
+        "loss 值波动平稳（学太慢，没学到）。过大过小都可能导致训练效果不佳，通常需要测试和调整来找到适合训练集的学习率。"
+        "常用 1e-4（= 1/10000 = 0.0001）。留空则使用 learning_rate。",
+        "U-Net learning rate: how far each update moves the weights, i.e. how big each step is. A large "
+        "rate moves a lot per step and may converge sooner, but is unstable: training can blow up or "
+        "converge too fast, and the loss jumps around (learned roughly, not understood). A small rate is "
+        "stable but may converge too slowly to reach the best result, with a flat loss (learned too slowly, "
+        "not learned). Both extremes give poor results; test and adjust to find the rate for your images. "
+        "Common: 1e-4 (= 1/10000 = 0.0001). Empty: use learning_rate.",
+        gt=0,
+        allow_inf_nan=False,
+    )
+    text_encoder_lr: Optional[float] = _f(
+        None,
+        "effect",
+        "文本编码器学习率，一般是 U-Net 学习率的十分之一或二分之一左右（例如 1e-4÷10 = 1e-5，1e-4÷2 = 5e-5）。"
+        "新手可用默认。留空则使用 learning_rate。",
+        "Text encoder learning rate, usually about a tenth or a half of the U-Net learning rate "
+        "(e.g. 1e-4 / 10 = 1e-5, 1e-4 / 2 = 5e-5). Beginners can keep the default. Empty: use learning_rate.",
+        gt=0,
+        allow_inf_nan=False,
+    )
+    learning_rate: float = _f(
+        1e-4,
+        "effect",
+        "总学习率：分别设置了 unet_lr 和 text_encoder_lr 后，这个值就不起作用了。"
+        "1e-4 = 1/10000 = 0.0001，1e-5 = 1/100000 = 0.00001。使用 DAdaptation 或 Prodigy 时设为 1。",
+        "Overall learning rate, used where unet_lr or text_encoder_lr is empty. 1e-4 = 1/10000 = 0.0001, "
+        "1e-5 = 1/100000 = 0.00001. Set it to 1 with DAdaptation or Prodigy.",
+        gt=0,
+        allow_inf_nan=False,
+    )
+    # AdamW8bit like lora-scripts (sd-scripts' own default is AdamW): same results, less memory.
+    optimizer_type: str = _f(
+        "AdamW8bit",
+        "effect",
+        "优化器。主流使用的是 AdamW8bit、DAdaptation、Lion、Prodigy（神童）这几个，其中 DAdaptation 是一个自适应学习率的优化器，"
+        "一般用于测试一组素材的最优学习率：1. 把 unet_lr 设为 1，text_encoder_lr 设为 1，调度器设为 constant；"
+        "2. 其他参数按照正常训练流程设置，然后开始训练；3. 日志（TensorBoard）里的学习率曲线上升到一个值后就会恒定不变，"
+        "这个值就是最优 unet_lr 学习率；4. 然后用这个最优学习率选择 Lion 或者 AdamW8bit 训练，使用 Lion 需要最优学习率 ÷ 3。"
+        "Prodigy（神童）同样会自动调整学习率，学习率设为 1。",
+        "Optimizer. The common ones are AdamW8bit, DAdaptation, Lion and Prodigy. DAdaptation adapts the "
+        "learning rate by itself and is mostly used to find the best learning rate for a set of images: "
+        "1. set unet_lr and text_encoder_lr to 1 and the scheduler to constant; 2. set everything else as "
+        "usual and train; 3. in the logs (TensorBoard) the learning-rate curve rises and then stays flat: "
+        "that value is the best unet_lr; 4. train with that rate using Lion or AdamW8bit; with Lion divide "
+        "it by 3. Prodigy also adapts the rate by itself; set the learning rate to 1.",
+    )
+    # cosine_with_restarts like lora-scripts (sd-scripts' default is constant).
+    lr_scheduler: Literal[
+        "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"
+    ] = _f(
+        "cosine_with_restarts",
+        "effect",
+        "学习率调度器：训练过程中学习率怎样变化。constant 保持不变；constant_with_warmup 预热后保持不变；"
+        "linear 线性降低；cosine 按余弦曲线逐渐降低；cosine_with_restarts 余弦降低后重启（次数见 lr_scheduler_num_cycles）；"
+        "polynomial 多项式降低。用 DAdaptation 寻找学习率时选 constant。",
+        "How the learning rate changes during training. constant: unchanged; constant_with_warmup: "
+        "unchanged after the warm-up; linear: falls in a straight line; cosine: falls along a cosine curve; "
+        "cosine_with_restarts: falls along a cosine and restarts (see lr_scheduler_num_cycles); polynomial: "
+        "falls along a polynomial. Use constant when searching a learning rate with DAdaptation.",
+    )
+    lr_warmup_steps: int = _f(
+        0,
+        "effect",
+        "学习率预热步数：前 N 步学习率从 0 逐渐升到设定值，让训练开头更稳。默认 0（不预热）。",
+        "Warm-up steps: the learning rate rises from 0 to its value over the first N steps, for a steadier "
+        "start. Default 0 (no warm-up).",
+        ge=0,
+    )
+    lr_scheduler_num_cycles: int = _f(
+        1,
+        "effect",
+        "重启次数：cosine_with_restarts 调度器里学习率从高到低重复的次数。",
+        "Restarts: how many times the cosine_with_restarts scheduler runs its high-to-low cycle.",
+        ge=1,
+        le=1000,
+    )
+    network_dim: int = _f(
+        32,
+        "effect",
+        "dim 网络维度：可以理解为 LoRA 的规模复杂性，越大的 dim 就可以学习训练集越多的细节；训练集的细节越多，"
+        "dim 就需要相对调大。大场景+细节较多用 128（看效果适当降低）；IP 或者细节比较少的图用 32、64，根据具体情况调整测试。"
+        "细节多的训练集可以开高 dim 和 epoch。dim 越大，文件越大、显存占用越高。",
+        "Network dimension (rank): the size of the LoRA; a larger dim can learn more of the training set's "
+        "details, so more detailed images need a larger dim. Large, detailed scenes: 128 (lower it if the "
+        "results allow); a character/IP or images with little detail: 32 or 64; test and adjust. Detailed "
+        "sets can use a higher dim and more epochs. A larger dim means a larger file and more GPU memory.",
+        ge=1,
+        le=1024,
+    )
+    # sd-scripts' default alpha is 1; Danlu uses 16 with dim 32, following the tutorial's
+    # "alpha = dim or half of dim" (alpha 1 with dim 32 scales updates by 1/32 and needs a much
+    # higher learning rate than users expect).
+    network_alpha: float = _f(
+        16.0,
+        "effect",
+        "network_alpha 常采用与 network_dim 相同值或者一半，不能超过 network_dim 的值。alpha 越小越约束模型，避免过拟合，"
+        "但也不可以太小，太小会出现下溢，影响模型效果，而且速度也会变慢。"
+        "如果 U-Net 学习率小，network_alpha 也小，可能会导致太慢达不到好的模型效果。",
+        "network_alpha is usually the same as network_dim or half of it, and may not exceed network_dim. A "
+        "smaller alpha restrains the model more and avoids overfitting, but too small underflows, hurts "
+        "the result and slows learning. A small U-Net learning rate together with a small alpha may learn "
+        "too slowly to reach a good result.",
+        gt=0,
+    )
+    network_train_unet_only: bool = _f(
+        False,
+        "effect",
+        "只训练 U-Net，不训练文本编码器。训练 SDXL LoRA 时推荐开启，省显存。",
+        "Train only the U-Net, not the text encoder. Recommended for SDXL LoRAs; saves memory.",
+    )
+    network_train_text_encoder_only: bool = _f(
+        False,
+        "effect",
+        "只训练文本编码器，不训练 U-Net（很少用）。",
+        "Train only the text encoder, not the U-Net (rarely used).",
+    )
+
+    # ---- 训练预览图 / preview ---------------------------------------------------
+    sample_prompts: Optional[str] = _f(
+        None,
+        "preview",
+        "预览图提示词：可以直接填写提示词，也可以填写 .txt / .toml / .json 提示词文件的路径（txt 一行一条）。"
+        "--n 后面是反向提示词，--w 宽，--h 高，--l CFG Scale，--s 迭代步数，--d 种子。"
+        "配置高的话可以开启训练预览图；预览图出黑图，或者日志里 loss 值波动复杂，就是炸炉了。",
+        "Preview prompts: the prompt text itself, or the path of a .txt / .toml / .json prompt file (one "
+        "prompt per line in .txt). After --n comes the negative prompt; --w width, --h height, --l CFG "
+        "scale, --s steps, --d seed. Turn previews on if your hardware allows; black previews, or a loss "
+        "that jumps around in the log, mean training has blown up.",
+    )
+    sample_sampler: Literal[
+        "ddim",
+        "pndm",
+        "lms",
+        "euler",
+        "euler_a",
+        "heun",
+        "dpm_2",
+        "dpm_2_a",
+        "dpmsolver",
+        "dpmsolver++",
+        "dpmsingle",
+        "k_lms",
+        "k_euler",
+        "k_euler_a",
+        "k_dpm_2",
+        "k_dpm_2_a",
+    ] = _f(
+        "euler_a",
+        "preview",
+        "生成预览图所用的采样器。默认 euler_a（sd-scripts 默认 ddim）。",
+        "Sampler for the preview images. Default euler_a (sd-scripts' default is ddim).",
+    )
+    sample_every_n_epochs: Optional[int] = _f(
+        None,
+        "preview",
+        "每 N 轮（epoch）生成一次预览图，需要填写预览图提示词。留空或 0 为不生成。",
+        "Make preview images every N epochs; needs sample_prompts. Empty or 0: no previews by epoch.",
+        ge=1,
+    )
+    sample_every_n_steps: Optional[int] = _f(
+        None,
+        "preview",
+        "每 N 步生成一次预览图，需要填写预览图提示词。同时设置了 sample_every_n_epochs 时以 epoch 为准。留空或 0 为不生成。",
+        "Make preview images every N steps; needs sample_prompts. When sample_every_n_epochs is also set, "
+        "the epoch setting wins. Empty or 0: no previews by step.",
+        ge=1,
+    )
+
+    # ---- 高级设置 / advanced ---------------------------------------------------
+    model_train_type: Optional[Literal["sd-lora", "sdxl-lora"]] = _f(
+        None,
+        "advanced",
+        "训练种类（lora-scripts 会写这一项）：sd-lora 或 sdxl-lora。训练器会检查它与底模是否一致。留空则按底模自动识别。",
+        "Training type (lora-scripts writes it): sd-lora or sdxl-lora. The trainer checks it against the "
+        "base model. Empty: detected from the base model.",
+    )
+    network_weights: Optional[str] = _f(
+        None,
+        "advanced",
+        "从已有的 LoRA 模型继续训练，填写它的 .safetensors 路径。留空则从头训练。",
+        "Continue training from an existing LoRA: the path of its .safetensors file. Empty: start from scratch.",
+    )
+    network_module: Literal["networks.lora"] = _f(
+        "networks.lora",
+        "advanced",
+        "训练网络模块。Danlu 目前只支持 networks.lora（标准 LoRA）。",
+        "Network module. Danlu supports networks.lora (standard LoRA) only, for now.",
+    )
+    save_model_as: Literal["safetensors"] = _f(
+        "safetensors",
+        "advanced",
+        "模型保存格式。Danlu 只保存 safetensors：WebUI 和 ComfyUI 都能直接、安全地加载它。",
+        "File format of the saved LoRA. Danlu writes safetensors only: WebUI and ComfyUI load it directly "
+        "and safely.",
+    )
+    save_precision: Literal["float", "fp16", "bf16"] = _f(
+        "fp16",
+        "advanced",
+        "模型保存精度。fp16 文件小、通用（默认）；bf16 适合 RTX 30 系以后的显卡；float 文件最大。",
+        "Precision of the saved weights. fp16: small and works everywhere (default); bf16: for RTX 30 "
+        "series and newer; float: largest file.",
+    )
+    mixed_precision: Literal["no", "fp16", "bf16"] = _f(
+        "fp16",
+        "advanced",
+        "训练混合精度。fp16 省显存、速度快；RTX 30 系以后的显卡也可以用 bf16，更不容易炸炉；no 为全精度（慢、占显存）。",
+        "Mixed precision for training. fp16 saves memory and is fast; RTX 30 series and newer can use bf16, "
+        "which blows up less often; no = full precision (slow, more memory).",
+    )
+    prior_loss_weight: float = _f(
+        1.0,
+        "advanced",
+        "正则化图片的损失权重（先验损失权重），只在使用正则化图片时起作用。默认 1。",
+        "Loss weight of the regularization images (prior loss weight); only used with reg_data_dir. Default 1.",
+        ge=0,
+        allow_inf_nan=False,
+    )
+    caption_extension: str = _f(
+        ".txt",
+        "advanced",
+        "tag（标注）文件的扩展名，例如 .txt：图片 a.png 的 tag 写在 a.txt 里。",
+        "Extension of the caption (tag) files, e.g. .txt: the tags of a.png are in a.txt.",
+        min_length=1,
+    )
+    shuffle_caption: bool = _f(
+        False,
+        "advanced",
+        "训练时随机打乱 tag 的顺序（按逗号分隔），让模型不依赖 tag 的先后顺序。",
+        "Shuffle the comma-separated tags at every step, so the model does not depend on their order.",
+    )
+    keep_tokens: int = _f(
+        0,
+        "advanced",
+        "打乱 tag 时保留前 N 个不动，一般用来固定触发词（设为 1）。",
+        "When shuffling tags, keep the first N in place; usually 1, to keep the trigger word first.",
+        ge=0,
+        le=255,
+    )
+    max_token_length: Optional[Literal[75, 150, 225]] = _f(
+        None,
+        "advanced",
+        "tag 的最大 token 长度：留空为 75；tag 很长时可选 150 或 225。",
+        "Longest caption in tokens: empty means 75; choose 150 or 225 for long captions.",
+    )
+    clip_skip: Optional[int] = _f(
+        None,
+        "advanced",
+        "CLIP 跳过层数：使用文本编码器倒数第 N 层的输出。SD1.5 的二次元模型常用 2，写实模型常用 1（即不跳过）。"
+        "留空等于 1。出图时最好使用相同的值。",
+        "CLIP skip: use the output of the text encoder's N-th layer from the end. SD 1.5 anime models "
+        "commonly use 2, realistic models 1 (no skip). Empty means 1. Generate with the same value.",
+        ge=1,
+        le=12,
+    )
+    optimizer_args: list[str] = _f(
+        [],
+        "advanced",
+        "优化器的额外参数，每项写成 key=value，例如 weight_decay=0.01、betas=0.9,0.999；Prodigy 常用 d_coef=2.0。",
+        "Extra optimizer arguments, each as key=value, e.g. weight_decay=0.01, betas=0.9,0.999; Prodigy "
+        "often uses d_coef=2.0.",
+    )
+    max_grad_norm: float = _f(
+        1.0,
+        "advanced",
+        "梯度裁剪的最大范数，防止梯度过大导致炸炉；0 表示不裁剪。默认 1。",
+        "Clip gradients to this norm so one bad step cannot blow training up; 0 turns clipping off. Default 1.",
+        ge=0,
+        allow_inf_nan=False,
+    )
+    noise_offset: Optional[float] = _f(
+        None,
+        "advanced",
+        "噪声偏移：改善生成非常暗或者非常亮的图片，启用时推荐 0.1 左右。留空或 0 为关闭。",
+        "Noise offset: helps the model make very dark or very bright images; about 0.1 when used. Empty or "
+        "0: off.",
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+    )
+    min_snr_gamma: Optional[float] = _f(
+        None,
+        "advanced",
+        "最小信噪比伽马值（Min-SNR）：降低噪声很少的时间步的损失权重，让训练更稳、收敛更快；启用时推荐 5（论文推荐值）。"
+        "留空或 0 为关闭。",
+        "Min-SNR gamma: lowers the loss weight of low-noise timesteps for steadier, faster training; 5 when "
+        "used (the paper's value). Empty or 0: off.",
+        gt=0,
+        allow_inf_nan=False,
+    )
+    # sd-scripts picks a random seed when none is given; Danlu fixes 1337 (lora-scripts'
+    # value) so that training the same settings twice gives the same LoRA.
+    # Upper bound: numpy's seed must be below 2**32 and accelerate's set_seed seeds numpy too.
+    seed: int = _f(
+        1337,
+        "advanced",
+        "随机种子。种子固定时，同样的设置再训练一次会得到同样的结果。Danlu 默认 1337（sd-scripts 默认每次随机）。",
+        "Random seed. With a fixed seed, training the same settings again gives the same result. Danlu's "
+        "default is 1337 (sd-scripts picks a random one each time).",
+        ge=0,
+        le=2**32 - 1,
+    )
+    gradient_checkpointing: bool = _f(
+        False,
+        "advanced",
+        "梯度检查点：用时间换显存，显存不够时开启，训练会变慢。",
+        "Gradient checkpointing: trades time for memory; turn it on when GPU memory runs out. Training gets "
+        "slower.",
+    )
+    # sd-scripts defaults to False; Danlu to True: encoding every image with the VAE once,
+    # before training, is the biggest speed-up for small datasets, and it has no downside
+    # while color_aug / random_crop (which need fresh encodes) are not supported.
+    cache_latents: bool = _f(
+        True,
+        "advanced",
+        "缓存图像 latent：训练开始前先用 VAE 把每张图片编码一次并保存在内存里，之后每一步都不用再编码，"
+        "小数据集提速最明显，Danlu 默认开启。",
+        "Cache latents: encode every image with the VAE once before training and keep the result in memory, "
+        "so no step has to encode again. The biggest speed-up for small datasets; on by default in Danlu.",
+    )
+    xformers: bool = _f(
+        False,
+        "advanced",
+        "启用 xformers（lora-scripts 的配置都会写这一项）。Danlu 使用 PyTorch 自带的 SDPA 注意力，同样省显存，"
+        "所以这一项会被接受，但不起作用。",
+        "Use xformers (every lora-scripts config writes this). Danlu always uses PyTorch's own SDPA "
+        "attention, which saves memory just as well, so this is accepted and has no effect.",
+    )
+    sdpa: bool = _f(
+        False,
+        "advanced",
+        "启用 SDPA 注意力。Danlu 总是使用 SDPA，所以这一项会被接受，但不起作用。",
+        "Use SDPA attention. Danlu always uses SDPA, so this is accepted and has no effect.",
+    )
+    logging_dir: Optional[str] = _f(
+        None,
+        "advanced",
+        "日志（TensorBoard）保存文件夹。留空则为 输出文件夹/logs。",
+        "Folder for the logs (TensorBoard). Empty: output_dir/logs.",
+    )
+    log_with: Optional[Literal["tensorboard"]] = _f(
+        "tensorboard",
+        "advanced",
+        "日志模块：tensorboard，或留空不记录。用 TensorBoard 可以看 loss 和学习率曲线。",
+        "Logging: tensorboard, or empty for none. TensorBoard shows the loss and learning-rate curves.",
+    )
+    training_comment: Optional[str] = _f(
+        None,
+        "advanced",
+        "写入模型元数据的备注（例如触发词），在 WebUI 里可以看到。",
+        "A comment stored in the LoRA's metadata (e.g. the trigger word); WebUI shows it.",
+    )
+
+    _ignored: dict = PrivateAttr(default_factory=dict)
+    _notes: list = PrivateAttr(default_factory=list)
+
+    # ---- normalisation before the fields are checked ---------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_empties(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, info in cls.model_fields.items():
+            if name not in data:
+                continue
+            value = data[name]
+            optional = _allows_none(info.annotation)
+            # lora-scripts writes `reg_data_dir = ""`, `vae = ""` for "not used".
+            if optional and isinstance(value, str) and value.strip() == "":
+                data[name] = None
+            elif (
+                name in _ZERO_MEANS_UNSET
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and value == 0
+            ):
+                data[name] = None
+        return data
+
+    @field_validator("resolution", mode="before")
+    @classmethod
+    def _check_resolution(cls, value: Any) -> str:
+        return _normalise_resolution(value)
+
+    @field_validator("output_name")
+    @classmethod
+    def _check_output_name(cls, value: str) -> str:
+        _check_file_name(value)
+        return value
+
+    @field_validator("optimizer_type", mode="before")
+    @classmethod
+    def _check_optimizer(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # the str type check words it
+        return _normalise_optimizer(value)
+
+    @field_validator("optimizer_args", mode="before")
+    @classmethod
+    def _check_optimizer_args(cls, value: Any) -> Any:
+        return _normalise_optimizer_args(value)
+
+    @field_validator("text_encoder_lr", mode="before")
+    @classmethod
+    def _one_text_encoder_lr(cls, value: Any) -> Any:
+        # sd-scripts' newest train_network takes a list (one rate per text encoder).
+        if isinstance(value, (list, tuple)):
+            if len(value) == 1:
+                return value[0]
+            raise _FieldProblem(
+                f"text_encoder_lr = {list(value)!r}: separate rates for each text encoder are not supported yet",
+                hint="give one number, e.g. text_encoder_lr = 1e-5",
+            )
+        return value
+
+    @field_validator("network_module", mode="before")
+    @classmethod
+    def _check_network_module(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "networks.lora":
+            raise _FieldProblem(
+                f"network_module = {value!r} is not supported yet by Danlu",
+                hint='use network_module = "networks.lora" (standard LoRA); LyCORIS, DyLoRA and OFT are not '
+                "supported yet",
+            )
+        return value
+
+    @field_validator("save_model_as", mode="before")
+    @classmethod
+    def _check_save_model_as(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "safetensors":
+            raise _FieldProblem(
+                f"save_model_as = {value!r}: Danlu only writes safetensors, because that is what WebUI and "
+                "ComfyUI load safely (ckpt/pt files can run code when loaded)",
+                hint='use save_model_as = "safetensors"',
+            )
+        return value
+
+    @field_validator("model_train_type", mode="before")
+    @classmethod
+    def _check_model_train_type(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("sd-lora", "sdxl-lora"):
+            raise _FieldProblem(
+                f"model_train_type = {value!r} is not supported yet by Danlu: it trains LoRAs for "
+                "SD 1.x (sd-lora) and SDXL (sdxl-lora)",
+                hint='use model_train_type = "sd-lora" or "sdxl-lora", or remove the line to detect it '
+                "from the base model",
+            )
+        return value
+
+    @field_validator("log_with", mode="before")
+    @classmethod
+    def _check_log_with(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in ("wandb", "all"):
+            raise _FieldProblem(
+                f"log_with = {value!r}: Weights & Biases logging is not supported yet by Danlu",
+                hint='use log_with = "tensorboard", or remove the line',
+            )
+        return value
+
+    @field_validator("caption_extension")
+    @classmethod
+    def _check_caption_extension(cls, value: str) -> str:
+        if not value.startswith(".") or len(value) < 2:
+            raise _FieldProblem(
+                f"caption_extension = {value!r} must be a dot and an extension",
+                hint=f'write caption_extension = ".{value.lstrip(".") or "txt"}"',
+            )
+        return value
+
+    # ---- checks across fields --------------------------------------------------
+
+    @model_validator(mode="after")
+    def _check_together(self, info: ValidationInfo) -> "TrainConfig":
+        context = info.context or {}
+        skip = frozenset(context.get("skip", ()))
+        problems = _cross_field_problems(self, skip)
+        if context.get("check_paths"):
+            problems += _resolve_and_check_paths(self, Path(context.get("base_dir") or Path.cwd()), skip)
+        if problems:
+            raise _config_error(problems)
+        return self
+
+    # ---- derived values ----------------------------------------------------------
+
+    @property
+    def resolution_wh(self) -> tuple[int, int]:
+        """(width, height) of the training resolution."""
+        parts = [int(p) for p in self.resolution.split(",")]
+        return (parts[0], parts[-1])
+
+    @property
+    def unet_learning_rate(self) -> float:
+        return self.unet_lr if self.unet_lr is not None else self.learning_rate
+
+    @property
+    def text_encoder_learning_rate(self) -> float:
+        return self.text_encoder_lr if self.text_encoder_lr is not None else self.learning_rate
+
+    @property
+    def train_unet(self) -> bool:
+        return not self.network_train_text_encoder_only
+
+    @property
+    def train_text_encoder(self) -> bool:
+        return not self.network_train_unet_only
+
+    @property
+    def resolved_logging_dir(self) -> Path:
+        return Path(self.logging_dir) if self.logging_dir else Path(self.output_dir) / "logs"
+
+    @property
+    def sample_prompts_path(self) -> Optional[Path]:
+        """The prompt file, when sample_prompts names one; None when it is the prompt text or unset."""
+        if self.sample_prompts and _looks_like_prompt_file(self.sample_prompts):
+            return Path(self.sample_prompts.strip())
+        return None
+
+    @property
+    def ignored_keys(self) -> dict[str, Any]:
+        """Keys that were in the file but dropped (sd-scripts' default value, or no effect), with their values."""
+        return dict(self._ignored)
+
+    @property
+    def notes(self) -> list[str]:
+        """Lines for train.log: what was read differently from the file, and why."""
+        return list(self._notes)
+
+
+# ---------------------------------------------------------------------------
+# Single-field helpers
+# ---------------------------------------------------------------------------
+
+
+def _nearest_multiples(value: int, step: int = 64, low: int = 64, high: int = 4096) -> list[int]:
+    below = max(low, (value // step) * step)
+    above = min(high, below + step if below < value else below)
+    return sorted({below, above})
+
+
+def _normalise_resolution(value: Any) -> str:
+    hint = 'write one size like 512, or width,height like "512,768" (multiples of 64)'
+    if isinstance(value, bool):
+        raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint)
+    if isinstance(value, int):
+        parts: list[Any] = [value]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    elif isinstance(value, str):
+        text = value.strip().lower().replace("x", ",").replace("*", ",")
+        parts = [p.strip() for p in text.split(",")]
+    else:
+        raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint)
+    if not 1 <= len(parts) <= 2:
+        raise _FieldProblem(f"resolution = {value!r} must be one size or width,height", hint=hint)
+    sizes: list[int] = []
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, (int, str)):
+            raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint)
+        try:
+            sizes.append(int(part))
+        except ValueError:
+            raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint) from None
+    for size in sizes:
+        if not 64 <= size <= 4096:
+            raise _FieldProblem(
+                f"resolution = {value!r}: {size} is outside 64..4096",
+                hint="SD 1.5 trains at 512 (up to 768), SDXL at 1024",
+            )
+        if size % 64:
+            nearest = " or ".join(str(n) for n in _nearest_multiples(size))
+            raise _FieldProblem(
+                f"resolution = {value!r}: {size} is not a multiple of 64",
+                hint=f"use {nearest} instead of {size}",
+            )
+    return ",".join(str(s) for s in sizes)
+
+
+def _check_file_name(name: str) -> None:
+    hint = 'use letters, digits, Chinese, "-" or "_", e.g. output_name = "my_lora"'
+    bad = sorted({c for c in name if c in _WINDOWS_FORBIDDEN_CHARS or ord(c) < 32})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise _FieldProblem(
+            f"output_name = {name!r} is a file name and may not contain {shown} (folders go in output_dir)",
+            hint=hint,
+        )
+    if name != name.strip() or name.endswith("."):
+        raise _FieldProblem(
+            f"output_name = {name!r} may not start or end with a space or end with a dot (Windows drops them)",
+            hint=hint,
+        )
+    if name.split(".")[0].upper() in _WINDOWS_RESERVED_NAMES:
+        raise _FieldProblem(f"output_name = {name!r} is a name Windows reserves for devices", hint=hint)
+
+
+def _normalise_optimizer(value: str) -> str:
+    name = value.strip()
+    by_lower = {o.lower(): o for o in SUPPORTED_OPTIMIZERS}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    supported = ", ".join(SUPPORTED_OPTIMIZERS)
+    others = {o.lower() for o in _KOHYA_OTHER_OPTIMIZERS}
+    # sd-scripts also takes a full class path such as "bitsandbytes.optim.AdamW8bit".
+    if name.lower() in others or "." in name:
+        raise _FieldProblem(
+            f"optimizer_type = {value!r} is not supported yet by Danlu",
+            hint=f"use one of {supported}",
+        )
+    close = difflib.get_close_matches(name.lower(), list(by_lower) + sorted(others), n=1, cutoff=0.6)
+    guess = ""
+    if close:
+        guess = by_lower.get(close[0]) or next(o for o in _KOHYA_OTHER_OPTIMIZERS if o.lower() == close[0])
+        guess = f"did you mean {guess}? "
+    raise _FieldProblem(
+        f"optimizer_type = {value!r} is not an optimizer Danlu knows",
+        hint=f"{guess}use one of {supported}",
+    )
+
+
+def _normalise_optimizer_args(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        # sd-scripts' command line takes them space-separated; GUIs sometimes write one string.
+        value = value.split()
+    if not isinstance(value, (list, tuple)):
+        return value  # the list type check words it
+    hint = 'write each as key=value, e.g. optimizer_args = ["weight_decay=0.01", "betas=0.9,0.999"]'
+    for item in value:
+        if not isinstance(item, str) or "=" not in item or not item.split("=", 1)[0].strip():
+            raise _FieldProblem(f"optimizer_args item {item!r} is not key=value", hint=hint)
+        text = item.split("=", 1)[1].strip()
+        try:
+            # sd-scripts reads each value with ast.literal_eval; refuse now what it would crash on.
+            ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise _FieldProblem(
+                f"optimizer_args item {item!r}: the value {text!r} is not a number, True/False or a quoted text",
+                hint="numbers and True/False as they are (d_coef=2.0, betas=0.9,0.999); text in quotes "
+                "(decouple=True, name='x')",
+            ) from None
+    return list(value)
+
+
+def _looks_like_prompt_file(text: str) -> bool:
+    return "\n" not in text and text.strip().lower().endswith(_SAMPLE_PROMPT_FILE_SUFFIXES)
+
+
+# ---------------------------------------------------------------------------
+# Checks across fields and paths
+# ---------------------------------------------------------------------------
+
+
+def _cross_field_problems(cfg: TrainConfig, skip: frozenset) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+
+    def ok(*names: str) -> bool:
+        return not skip.intersection(names)
+
+    if ok("network_alpha", "network_dim") and cfg.network_alpha > cfg.network_dim:
+        half = max(1, cfg.network_dim // 2)
+        problems.append(
+            ConfigProblem(
+                "network_alpha",
+                f"network_alpha = {cfg.network_alpha:g} is larger than network_dim = {cfg.network_dim}",
+                f"set network_alpha to {cfg.network_dim} (same as network_dim) or {half} (half); "
+                "it may not exceed network_dim",
+            )
+        )
+    if (
+        ok("network_train_unet_only", "network_train_text_encoder_only")
+        and cfg.network_train_unet_only
+        and cfg.network_train_text_encoder_only
+    ):
+        problems.append(
+            ConfigProblem(
+                "network_train_unet_only",
+                "network_train_unet_only and network_train_text_encoder_only are both true, which leaves "
+                "nothing to train",
+                "set at most one of them to true (usually neither; unet_only for SDXL)",
+            )
+        )
+    if ok("max_train_epochs", "max_train_steps") and cfg.max_train_epochs is None and cfg.max_train_steps is None:
+        problems.append(
+            ConfigProblem(
+                "max_train_epochs",
+                "neither max_train_epochs nor max_train_steps is set, so Danlu does not know how long to train "
+                "(sd-scripts would silently train 1600 steps)",
+                "set max_train_epochs, e.g. max_train_epochs = 10 (10-20 for a first test)",
+            )
+        )
+    if ok("bucket_reso_steps") and cfg.bucket_reso_steps % 8:
+        nearest = " or ".join(str(n) for n in _nearest_multiples(cfg.bucket_reso_steps, 8, 8, 512))
+        problems.append(
+            ConfigProblem(
+                "bucket_reso_steps",
+                f"bucket_reso_steps = {cfg.bucket_reso_steps} is not a multiple of 8",
+                f"use {nearest} (64 for SD 1.5)",
+            )
+        )
+    if ok("min_bucket_reso", "max_bucket_reso") and cfg.min_bucket_reso > cfg.max_bucket_reso:
+        problems.append(
+            ConfigProblem(
+                "min_bucket_reso",
+                f"min_bucket_reso = {cfg.min_bucket_reso} is larger than max_bucket_reso = {cfg.max_bucket_reso}",
+                "make min_bucket_reso the smaller one, e.g. 256 and 1024",
+            )
+        )
+    if cfg.enable_bucket and ok("enable_bucket", "resolution"):
+        width, height = cfg.resolution_wh
+        if ok("max_bucket_reso") and max(width, height) > cfg.max_bucket_reso:
+            problems.append(
+                ConfigProblem(
+                    "max_bucket_reso",
+                    f"max_bucket_reso = {cfg.max_bucket_reso} is smaller than the resolution's longer side "
+                    f"({max(width, height)})",
+                    f"raise max_bucket_reso to at least {max(width, height)}, or lower resolution",
+                )
+            )
+        if ok("min_bucket_reso") and min(width, height) < cfg.min_bucket_reso:
+            problems.append(
+                ConfigProblem(
+                    "min_bucket_reso",
+                    f"min_bucket_reso = {cfg.min_bucket_reso} is larger than the resolution's shorter side "
+                    f"({min(width, height)})",
+                    f"lower min_bucket_reso to at most {min(width, height)}, e.g. 256",
+                )
+            )
+        step = cfg.bucket_reso_steps
+        if ok("bucket_reso_steps") and step % 8 == 0:
+            for name in ("min_bucket_reso", "max_bucket_reso"):
+                value = getattr(cfg, name)
+                if ok(name) and value % step:
+                    down, up = value - value % step, value - value % step + step
+                    problems.append(
+                        ConfigProblem(
+                            name,
+                            f"{name} = {value} is not a multiple of bucket_reso_steps = {step}",
+                            f"use {down} or {up}",
+                        )
+                    )
+    if ok("sample_prompts") and not cfg.sample_prompts:
+        for name in ("sample_every_n_epochs", "sample_every_n_steps"):
+            if ok(name) and getattr(cfg, name) is not None:
+                problems.append(
+                    ConfigProblem(
+                        name,
+                        f"{name} = {getattr(cfg, name)} is set but sample_prompts is empty, so there is nothing "
+                        "to draw",
+                        "write the preview prompt (or the path of a .txt prompt file) in sample_prompts, or "
+                        f"remove {name}",
+                    )
+                )
+    return problems
+
+
+def _resolve(base_dir: Path, path: str) -> str:
+    # Relative paths are read from the working directory, as sd-scripts does (not from the
+    # TOML file's folder), and stored absolute so the run folder's copy stands on its own.
+    return os.path.abspath(os.path.join(base_dir, os.path.expanduser(path.strip())))
+
+
+def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    must_exist = {
+        "pretrained_model_name_or_path": (
+            "any",
+            "give the path of a .safetensors/.ckpt file or a Diffusers folder on this computer "
+            "(Danlu never downloads models)",
+        ),
+        "vae": ("any", "give the path of a VAE file on this computer, or leave vae empty"),
+        "train_data_dir": ("dir", "give the folder that holds the repeat_name subfolders, e.g. ./train/aki"),
+        "reg_data_dir": ("dir", "give the regularization images folder, or leave reg_data_dir empty"),
+        "network_weights": ("file", "give the path of the LoRA .safetensors to continue from, or leave it empty"),
+    }
+    for name, (kind, hint) in must_exist.items():
+        value = getattr(cfg, name)
+        if name in skip or value is None:
+            continue
+        resolved = _resolve(base_dir, value)
+        setattr(cfg, name, resolved)
+        problem = _path_problem(name, value, resolved, kind, hint)
+        if problem:
+            problems.append(problem)
+
+    if "sample_prompts" not in skip and cfg.sample_prompts and _looks_like_prompt_file(cfg.sample_prompts):
+        given = cfg.sample_prompts
+        resolved = _resolve(base_dir, given)
+        cfg.sample_prompts = resolved
+        problem = _path_problem(
+            "sample_prompts",
+            given,
+            resolved,
+            "file",
+            "give the path of the prompt file, or write the prompt itself in sample_prompts",
+        )
+        if problem:
+            problems.append(problem)
+
+    for name in ("output_dir", "logging_dir"):
+        value = getattr(cfg, name)
+        if name in skip or value is None:
+            continue
+        resolved = _resolve(base_dir, value)
+        setattr(cfg, name, resolved)
+        if os.path.exists(resolved) and not os.path.isdir(resolved):
+            problems.append(
+                ConfigProblem(name, f"{name} = {value!r} is a file, not a folder ({resolved})", f"choose a folder for {name}")
+            )
+    return problems
+
+
+def _path_problem(name: str, given: str, resolved: str, kind: str, hint: str) -> Optional[ConfigProblem]:
+    if not os.path.exists(resolved):
+        where = "" if given.strip() == resolved else f" (looked for {resolved})"
+        return ConfigProblem(name, f"{name} = {given!r} does not exist{where}", hint)
+    if kind == "dir" and not os.path.isdir(resolved):
+        return ConfigProblem(name, f"{name} = {given!r} is a file, but must be a folder", hint)
+    if kind == "file" and not os.path.isfile(resolved):
+        return ConfigProblem(name, f"{name} = {given!r} is a folder, but must be a file", hint)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Help lookups (the UI builds its form from these)
+# ---------------------------------------------------------------------------
+
+
+def _field_extra(name: str) -> dict:
+    try:
+        info = TrainConfig.model_fields[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(TrainConfig.model_fields), n=1)
+        raise KeyError(f"{name!r} is not a training option" + (f"; did you mean {close[0]!r}?" if close else "")) from None
+    return info.json_schema_extra  # type: ignore[return-value]
+
+
+def field_help(name: str, lang: str = "zh") -> str:
+    """The help text of one option, in Chinese ("zh") or English ("en")."""
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    return _field_extra(name)[f"help_{lang}"]
+
+
+def field_section(name: str) -> str:
+    """The tutorial section an option belongs to: paths, steps, effect, preview or advanced."""
+    return _field_extra(name)["section"]
+
+
+def fields_in_section(section: str) -> list[str]:
+    """The options of one section, in schema order."""
+    if section not in SECTIONS:
+        raise ValueError(f"section must be one of {', '.join(SECTIONS)}, not {section!r}")
+    return [name for name in TrainConfig.model_fields if field_section(name) == section]
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def load_config(path: str | os.PathLike) -> TrainConfig:
+    """Read a sd-scripts / lora-scripts / kohya_ss / Danlu TOML file and check it.
+
+    Relative paths inside are read from the current working directory (as sd-scripts does).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {str(path)!r} does not exist", hint="check the path given to --config", field=None
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}", hint="check the path") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM (Windows Notepad) is tolerated
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path.name} is not UTF-8 text (byte {exc.start} cannot be read)",
+            hint="save the file as UTF-8 (in Notepad: Save As, Encoding: UTF-8)",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_syntax_error(path, text, exc) from None
+    return config_from_dict(data, source=path.name)
+
+
+def _toml_syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    message = str(exc)
+    found = _TOML_POSITION.search(message)
+    reason = _TOML_POSITION.sub("", message).strip()
+    hint = "fix the TOML syntax on that line: key = value, text in quotes, true/false in lower case"
+    if found:
+        line_no, col = int(found.group(1)), int(found.group(2))
+        lines = text.splitlines()
+        line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+        if "\\" in line and '"' in line:
+            hint = (
+                "inside double quotes a backslash starts an escape; write Windows paths in single quotes "
+                "('D:\\lora\\train'), with forward slashes (\"D:/lora/train\") or with doubled backslashes"
+            )
+        shown = f"\n    {line.strip()}" if line.strip() else ""
+        return ConfigError(
+            f"{path.name}: TOML syntax error at line {line_no}, column {col}: {reason}{shown}", hint=hint
+        )
+    return ConfigError(f"{path.name}: TOML syntax error: {reason}", hint=hint)
+
+
+def config_from_dict(
+    data: dict,
+    base_dir: Path | None = None,
+    *,
+    check_paths: bool = True,
+    source: str | None = None,
+) -> TrainConfig:
+    """Check a dict read from TOML (flat or one level of sections) and make a TrainConfig.
+
+    base_dir: folder that relative paths are read from; the current working directory when None
+    (sd-scripts' behaviour). With check_paths, paths are made absolute and must exist.
+    source: a file name to start the error message with.
+    Raises one ConfigError listing every problem found (its `.problems` holds them one by one).
+    """
+    problems: list[ConfigProblem] = []
+    notes: list[str] = []
+    flat, origins = _flatten(data, problems)
+
+    known = set(TrainConfig.model_fields)
+    values: dict[str, Any] = {}
+    ignored: dict[str, Any] = {}
+    unknown: list[str] = []
+    for key, value in flat.items():
+        if key in known:
+            values[key] = value
+        elif key in NOT_SUPPORTED_YET:
+            _sort_not_supported(key, value, flat, origins, ignored, notes, problems)
+        else:
+            unknown.append(key)
+    if unknown:
+        problems.append(_unknown_keys_problem(unknown, origins))
+
+    _read_like_sd_scripts(values, notes)
+
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    cfg = _validate(values, base, check_paths, problems)
+    if problems:
+        raise _config_error(problems, source)
+    assert cfg is not None
+    cfg._ignored = ignored
+    cfg._notes = notes + _after_notes(cfg)
+    return cfg
+
+
+def _flatten(data: dict, problems: list[ConfigProblem]) -> tuple[dict, dict]:
+    """Lift the keys of every table to the top level, as sd-scripts' read_config_from_file does."""
+    flat: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    def put(key: str, value: Any, where: str) -> None:
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            hint = "write key = value lines, flat or under one level of [section] headers"
+            if key in ("datasets", "subsets"):
+                hint = (
+                    "this looks like a sd-scripts dataset config (--dataset_config), which Danlu does not read "
+                    "yet; put the images in train_data_dir in folders named like 10_name (10 = repeat)"
+                )
+            problems.append(ConfigProblem(key, f"[[{key}]] ({where}) is an array of tables", hint))
+            return
+        if key in flat:
+            if flat[key] != value or isinstance(flat[key], bool) != isinstance(value, bool):
+                problems.append(
+                    ConfigProblem(
+                        key,
+                        f"{key} is given twice with different values: {flat[key]!r} ({origins[key]}) and "
+                        f"{value!r} ({where})",
+                        f"keep one {key} line and delete the other",
+                    )
+                )
+            return
+        flat[key] = value
+        origins[key] = where
+
+    for key, value in data.items():
+        if isinstance(value, dict):
+            section = f"[{key}]"
+            for inner_key, inner_value in value.items():
+                if isinstance(inner_value, dict):
+                    problems.append(
+                        ConfigProblem(
+                            inner_key,
+                            f"[{key}.{inner_key}] is nested two levels deep",
+                            "sections can only be one level deep: move its keys into [" + key + "] or to the top",
+                        )
+                    )
+                    continue
+                put(inner_key, inner_value, section)
+        else:
+            put(key, value, "top level")
+    return flat, origins
+
+
+def _shown(key: str, value: Any) -> str:
+    return "'***'" if key in _SECRET_KEYS and value not in (None, "", False) else repr(value)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value is False or value == "" or value == [] or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+    )
+
+
+def _sort_not_supported(
+    key: str,
+    value: Any,
+    flat: dict,
+    origins: dict,
+    ignored: dict,
+    notes: list[str],
+    problems: list[ConfigProblem],
+) -> None:
+    default = NOT_SUPPORTED_YET[key]
+    same = (value == default and isinstance(value, bool) == isinstance(default, bool)) or (
+        _is_empty(default) and _is_empty(value)
+    )
+    if same:
+        ignored[key] = value
+        notes.append(f"ignored {key} = {_shown(key, value)}: it is sd-scripts' default, which is what Danlu does")
+        return
+    if key in NO_EFFECT_ON_TRAINING:
+        ignored[key] = value
+        notes.append(
+            f"ignored {key} = {_shown(key, value)}: it changes only speed, memory use or logging in sd-scripts, "
+            "not what is learned"
+        )
+        return
+    if key in _INERT_UNLESS:
+        parent, matters = _INERT_UNLESS[key]
+        if not matters(flat):
+            ignored[key] = value
+            notes.append(f"ignored {key} = {_shown(key, value)}: it has no effect unless {parent} is set")
+            return
+    hint = _NOT_SUPPORTED_HINTS.get(key, f"remove the {key} line (or set it to {default!r}) to train without it")
+    problems.append(
+        ConfigProblem(
+            key,
+            f"{key} = {_shown(key, value)} ({origins[key]}) is not supported yet by Danlu",
+            hint,
+        )
+    )
+
+
+def _unknown_keys_problem(unknown: list[str], origins: dict) -> ConfigProblem:
+    vocabulary = sorted(set(TrainConfig.model_fields) | set(NOT_SUPPORTED_YET))
+    parts = []
+    for key in unknown:
+        where = "" if origins[key] == "top level" else f" in {origins[key]}"
+        close = difflib.get_close_matches(key, vocabulary, n=1, cutoff=0.6)
+        parts.append(f"{key!r}{where}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    noun = "key" if len(unknown) == 1 else "keys"
+    return ConfigProblem(
+        unknown[0],
+        f"unknown {noun}: " + ", ".join(parts),
+        "correct the spelling (names are sd-scripts' option names) or delete the line",
+    )
+
+
+def _read_like_sd_scripts(values: dict, notes: list[str]) -> None:
+    """Quirks of what sd-scripts and lora-scripts write, read the way sd-scripts reads them."""
+    if values.get("max_token_length") == 255:
+        # lora-scripts' GUI default. sd-scripts splits captions into 75-token chunks
+        # ((255 + 2 - 2) // 75 = 3 chunks), so 255 trains exactly like 225.
+        values["max_token_length"] = 225
+        notes.append("read max_token_length = 255 as 225: sd-scripts uses 75-token chunks, so 255 trains like 225")
+    if values.get("optimizer_type") == "":
+        values["optimizer_type"] = "AdamW"  # sd-scripts' meaning of an empty optimizer_type
+        notes.append('read optimizer_type = "" as "AdamW", as sd-scripts does')
+
+
+def _after_notes(cfg: TrainConfig) -> list[str]:
+    notes = []
+    if cfg.xformers or cfg.sdpa:
+        notes.append(
+            "xformers/sdpa: Danlu always uses PyTorch's SDPA attention, which saves memory as xformers does"
+        )
+    if cfg.max_train_epochs is not None and cfg.max_train_steps is not None:
+        notes.append(
+            f"max_train_steps = {cfg.max_train_steps} is not used because max_train_epochs = "
+            f"{cfg.max_train_epochs} is set (sd-scripts does the same)"
+        )
+    return notes
+
+
+def _validate(values: dict, base_dir: Path, check_paths: bool, problems: list[ConfigProblem]) -> Optional[TrainConfig]:
+    context = {"check_paths": check_paths, "base_dir": base_dir}
+    try:
+        return TrainConfig.model_validate(values, context=context)
+    except ConfigError as exc:
+        problems.extend(getattr(exc, "problems", [ConfigProblem(exc.field, exc.message, exc.hint)]))
+        return None
+    except ValidationError as exc:
+        bad: set[str] = set()
+        for err in exc.errors():
+            problems.append(_plain_problem(err))
+            if err["loc"]:
+                bad.add(str(err["loc"][0]))
+    # Check everything else too, so one run of the file reports all its problems: drop the bad
+    # fields (placeholders for required ones) and skip every check that involves them.
+    patched = {k: v for k, v in values.items() if k not in bad}
+    for name in bad:
+        info = TrainConfig.model_fields.get(name)
+        if info is not None and info.is_required():
+            patched[name] = "placeholder"
+    try:
+        TrainConfig.model_validate(patched, context={**context, "skip": bad})
+    except ConfigError as exc:
+        problems.extend(getattr(exc, "problems", []))
+    except ValidationError:
+        pass  # already reported
+    return None
+
+
+def _bounds_text(name: str) -> str:
+    info = TrainConfig.model_fields.get(name)
+    if info is None:
+        return ""
+    low = high = None
+    low_strict = high_strict = False
+    for meta in info.metadata:
+        for attr, is_low, strict in (("ge", True, False), ("gt", True, True), ("le", False, False), ("lt", False, True)):
+            bound = getattr(meta, attr, None)
+            if bound is not None:
+                if is_low:
+                    low, low_strict = bound, strict
+                else:
+                    high, high_strict = bound, strict
+    if low is not None and high is not None and not low_strict and not high_strict:
+        return f"allowed: {low} to {high}"
+    words = []
+    if low is not None:
+        words.append(f"{'above' if low_strict else 'at least'} {low}")
+    if high is not None:
+        words.append(f"{'below' if high_strict else 'at most'} {high}")
+    return "allowed: " + " and ".join(words) if words else ""
+
+
+def _plain_problem(err: dict) -> ConfigProblem:
+    """Say one pydantic error in plain words, with the allowed values."""
+    loc = err.get("loc") or ()
+    name = str(loc[0]) if loc else None
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    given = err.get("input")
+    shown = f"{name} = {given!r}"
+    bounds = _bounds_text(name) if name else ""
+
+    exc = ctx.get("error")
+    if isinstance(exc, _FieldProblem):
+        return ConfigProblem(name, exc.message, exc.hint)
+    if kind == "missing":
+        return ConfigProblem(name, f"{name} is required but not given", f"add a line {name} = ... ({_short_help(name)})")
+    if kind in ("float_parsing", "float_type"):
+        hint = _LR_HINT if name in _LR_FIELDS else (bounds or "write a number")
+        return ConfigProblem(name, f"{shown} is not a number", f"write a number like 1e-4 or 0.0001; {hint}")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return ConfigProblem(name, f"{shown} is not a whole number", f"write a whole number without quotes; {bounds}".rstrip("; "))
+    if kind in ("bool_parsing", "bool_type"):
+        return ConfigProblem(name, f"{shown} is not true or false", f"write {name} = true or {name} = false")
+    if kind == "finite_number":
+        hint = _LR_HINT if name in _LR_FIELDS else (bounds or "write an ordinary number")
+        return ConfigProblem(name, f"{shown} is not a finite number", hint)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        hint = bounds
+        if name == "clip_skip":
+            hint = f"{bounds}; 1 means no skip, 2 is common for SD 1.5 anime models; remove the line for no skip"
+        if name in _LR_FIELDS:
+            hint = f"a learning rate must be above 0; {_LR_HINT}"
+            if name == "text_encoder_lr":
+                hint += "; to train only the U-Net set network_train_unet_only = true"
+            elif name == "unet_lr":
+                hint += "; to train only the text encoder set network_train_text_encoder_only = true"
+        return ConfigProblem(name, f"{shown} is out of range", hint)
+    if kind == "literal_error":
+        choices = _literal_choices(name)
+        close = difflib.get_close_matches(str(given), [str(c) for c in choices], n=1, cutoff=0.5) if choices else []
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        allowed = ", ".join(repr(c) if c is not None else "empty" for c in choices) or ctx.get("expected", "")
+        return ConfigProblem(name, f"{shown} is not one of the allowed values", f"{guess}allowed: {allowed}")
+    if kind in ("string_type",):
+        return ConfigProblem(name, f"{shown} is not text", f'write it in quotes, e.g. {name} = "..."')
+    if kind == "string_too_short":
+        return ConfigProblem(name, f"{name} is empty", f"fill in {name} ({_short_help(name)})")
+    if kind in ("list_type",):
+        return ConfigProblem(name, f"{shown} is not a list", 'write a list like ["weight_decay=0.01"]')
+    if kind == "extra_forbidden":
+        return ConfigProblem(name, f"{name!r} is not a training option", "delete the line")
+    return ConfigProblem(name, f"{shown}: {err.get('msg', 'invalid value')}", bounds or "check the value")
+
+
+def _literal_choices(name: Optional[str]) -> list:
+    if not name or name not in TrainConfig.model_fields:
+        return []
+    import typing
+
+    choices: list = []
+
+    def walk(tp: Any) -> None:
+        origin = typing.get_origin(tp)
+        if origin is Literal:
+            choices.extend(typing.get_args(tp))
+        elif origin is not None:
+            for arg in typing.get_args(tp):
+                walk(arg)
+        elif tp is type(None):
+            choices.append(None)
+
+    walk(TrainConfig.model_fields[name].annotation)
+    return choices
+
+
+def _short_help(name: Optional[str]) -> str:
+    if not name or name not in TrainConfig.model_fields:
+        return ""
+    return field_help(name, "en").split(":")[0].split(".")[0]
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+def _toml_string(text: str) -> str:
+    # Literal strings keep Windows paths readable ('D:\lora\train') where TOML allows them.
+    if "\\" in text and "'" not in text and not any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return f"'{text}'"
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)  # Chinese and other text are written as they are (UTF-8)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} to TOML here")
+        return repr(value)  # shortest text that reads back to the same float
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_toml(cfg: TrainConfig) -> str:
+    """The config as flat TOML (sd-scripts reads it too), grouped by section with comment headers.
+
+    None values are left out; they read back as None.
+    """
+    values = cfg.model_dump()
+    lines = ["# Danlu training config (sd-scripts key names)"]
+    for section in SECTIONS:
+        names = [n for n in fields_in_section(section) if values[n] is not None]
+        if not names:
+            continue
+        titles = SECTION_TITLES[section]
+        lines.append("")
+        lines.append(f"# {titles['zh']} / {titles['en']}")
+        for name in names:
+            lines.append(f"{name} = {_toml_value(values[name])}")
+    return "\n".join(lines) + "\n"
+
+
+def save_toml(cfg: TrainConfig, path: str | os.PathLike) -> None:
+    """Write dump_toml(cfg) to path atomically: a reader sees the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dump_toml(cfg)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
