@@ -336,14 +336,13 @@ def test_gradient_accumulation():
     assert "accumulation" in plan.explanation("en") and "梯度累积" in plan.explanation("zh")
 
 
-def test_max_train_steps_caps_epochs():
+def test_max_train_epochs_overrides_max_train_steps_as_sd_scripts():
+    # kohya_ss files carry both (its form defaults max_train_steps to 1600); sd-scripts trains
+    # the epochs, and the same file must train the same length here.
     scan = make_scan([("3_x", 3, [(512, 512)], False)])
     plan = plan_for(scan, max_train_epochs=10, max_train_steps=20)
-    assert (plan.total_steps, plan.uncapped_steps, plan.capped) == (20, 30, True)
-    assert plan.epochs == 10 and plan.epochs_run == 7  # ceil(20 / 3)
-    assert "max_train_steps=20" in plan.explanation("en")
-    not_capping = plan_for(scan, max_train_epochs=10, max_train_steps=100)
-    assert (not_capping.total_steps, not_capping.capped) == (30, False)
+    assert (plan.total_steps, plan.epochs) == (30, 10)
+    assert plan.explanation("en") == ""
 
 
 def test_only_max_train_steps_derives_epochs():

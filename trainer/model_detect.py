@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .errors import ModelError
 
+MODEL_FIELD = "pretrained_model_name_or_path"
+
 FAMILY_NAMES = {
     "sd15": "SD1.x (SD1.5)",
     "sd2": "SD2.x",
@@ -66,7 +68,7 @@ def read_safetensors_header(path: Path) -> dict[str, dict]:
         raise ModelError(
             f"Cannot read {path} as a .safetensors file: {exc}",
             hint="The download may be incomplete or the file is not a model. Download it again.",
-            field="pretrained_model_name_or_path",
+            field=MODEL_FIELD,
         ) from exc
     header.pop("__metadata__", None)
     return header
@@ -92,7 +94,7 @@ def detect_from_keys(keys, path: str = "", shapes: dict[str, list[int]] | None =
         raise ModelError(
             f"{path or 'The base model'} has no U-Net weights (model.diffusion_model.*): it looks like {what}.",
             hint="Choose a full base model such as v1-5-pruned-emaonly.safetensors or a diffusers folder.",
-            field="pretrained_model_name_or_path",
+            field=MODEL_FIELD,
         )
     if has(SDXL_TEXT2_PREFIX):
         family = "sdxl"
@@ -106,7 +108,7 @@ def detect_from_keys(keys, path: str = "", shapes: dict[str, list[int]] | None =
         raise ModelError(
             f"{path or 'The base model'} has a U-Net but no text encoder Danlu recognises.",
             hint="Use a complete SD1.5 or SDXL checkpoint (pruned files still contain the text encoder).",
-            field="pretrained_model_name_or_path",
+            field=MODEL_FIELD,
         )
     return ModelInfo(family=family, layout="single_file", path=path, in_channels=in_channels)
 
@@ -118,7 +120,7 @@ def _read_json(path: Path) -> dict:
         raise ModelError(
             f"Cannot read {path}: {exc}",
             hint="The diffusers folder is incomplete; copy it again.",
-            field="pretrained_model_name_or_path",
+            field=MODEL_FIELD,
         ) from exc
 
 
@@ -128,7 +130,7 @@ def detect_diffusers_folder(folder: Path) -> ModelInfo:
         raise ModelError(
             f"{folder} is a folder without model_index.json, so it is not a diffusers model folder.",
             hint="Choose the .safetensors file itself, or the folder that contains model_index.json.",
-            field="pretrained_model_name_or_path",
+            field=MODEL_FIELD,
         )
     class_name = _read_json(index).get("_class_name", "")
     unet_config = _read_json(folder / "unet" / "config.json") if (folder / "unet" / "config.json").is_file() else {}
@@ -151,7 +153,7 @@ def detect_base_model(path: str | Path) -> ModelInfo:
         raise ModelError(
             f"Base model not found: {path}",
             hint="Check the path in pretrained_model_name_or_path (一、路径 → 训练底模).",
-            field="pretrained_model_name_or_path",
+            field=MODEL_FIELD,
         )
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
@@ -163,5 +165,28 @@ def detect_base_model(path: str | Path) -> ModelInfo:
     raise ModelError(
         f"{path.name}: unknown model file type '{suffix}'.",
         hint="Use a .safetensors (preferred) or .ckpt file, or a diffusers folder.",
-        field="pretrained_model_name_or_path",
+        field=MODEL_FIELD,
     )
+
+
+def check_trainable(info: ModelInfo) -> None:
+    """Refuse, with the reason, a model this version cannot train (before loading gigabytes)."""
+    if info.family in ("sdxl", "sdxl_refiner"):
+        raise ModelError(
+            f"{Path(info.path).name} is an {info.display_name} model; SDXL LoRA training is not in this version of Danlu yet.",
+            hint="Choose an SD1.5-based model (for example v1-5-pruned-emaonly.safetensors), or wait for SDXL support.",
+            field=MODEL_FIELD,
+        )
+    if info.family == "sd2":
+        raise ModelError(
+            f"{Path(info.path).name} is an SD2.x model, which Danlu does not train yet.",
+            hint="Choose an SD1.5-based model.",
+            field=MODEL_FIELD,
+        )
+    if info.in_channels not in (None, 4):
+        raise ModelError(
+            f"{Path(info.path).name} is an inpainting model ({info.in_channels} input channels); LoRAs are trained on "
+            "the ordinary model and then work with its inpainting variant too.",
+            hint="Choose the non-inpainting version of this model.",
+            field=MODEL_FIELD,
+        )

@@ -10,7 +10,7 @@ says why in the person's language:
   (DreamBoothDataset.__init__, reproduced in `_reg_repeats`);
 - with gradient accumulation one optimizer step takes several batches
   (train_network.py: `ceil(len(train_dataloader) / gradient_accumulation_steps)`);
-- max_train_steps caps the total.
+- max_train_steps alone sets the total, ending inside an epoch.
 
 Torch-free (stdlib only) so the UI can recompute it on every keystroke.
 """
@@ -56,7 +56,6 @@ class StepPlan:
     total_steps: int
     tutorial_steps: float  # sum(images x repeats) x epochs / batch size, reg images not included
     epochs: int  # as requested (or derived from max_train_steps, or DEFAULT_EPOCHS)
-    epochs_run: int  # epochs actually started: fewer than `epochs` when max_train_steps caps
     epochs_source: str  # "max_train_epochs" | "max_train_steps" | "default"
     images: int  # training images, no repeats, no reg
     repeats: dict[str, int]  # training folder name -> repeats
@@ -69,8 +68,6 @@ class StepPlan:
     batch_size: int
     gradient_accumulation_steps: int
     max_train_steps: int | None  # as given
-    capped: bool  # max_train_steps cut the epochs' total short
-    uncapped_steps: int  # epochs x steps_per_epoch
     prior_loss_weight: float
     entries: tuple[PlanEntry, ...] = field(repr=False)
 
@@ -130,23 +127,21 @@ def make_plan(
 
     if max_train_epochs is not None:
         epochs, source = max_train_epochs, "max_train_epochs"
-        uncapped = epochs * steps_per_epoch
-        # kohya lets max_train_epochs override max_train_steps; here a given
-        # max_train_steps still caps, so setting both never trains longer than asked.
-        total = min(uncapped, max_train_steps) if max_train_steps is not None else uncapped
+        # max_train_epochs overrides max_train_steps, as in sd-scripts: kohya_ss files carry
+        # both (max_train_steps = 1600 is its form's default), and the same file must train
+        # the same length here as there. config.py notes it in train.log.
+        total = epochs * steps_per_epoch
     elif max_train_steps is not None:
         total, source = max_train_steps, "max_train_steps"
-        epochs = math.ceil(total / steps_per_epoch)  # kohya: num_train_epochs, same formula
-        uncapped = epochs * steps_per_epoch
+        epochs = math.ceil(total / steps_per_epoch)  # kohya: num_train_epochs, same formula; the last may be partial
     else:
         epochs, source = DEFAULT_EPOCHS, "default"
-        uncapped = total = epochs * steps_per_epoch
+        total = epochs * steps_per_epoch
 
     return StepPlan(
         total_steps=total,
         tutorial_steps=scan.images_times_repeats * epochs / train_batch_size,
         epochs=epochs,
-        epochs_run=math.ceil(total / steps_per_epoch),
         epochs_source=source,
         images=scan.images,
         repeats={s.name: s.repeats for s in scan.train_subsets},
@@ -159,8 +154,6 @@ def make_plan(
         batch_size=train_batch_size,
         gradient_accumulation_steps=gradient_accumulation_steps,
         max_train_steps=max_train_steps,
-        capped=total < uncapped and source == "max_train_epochs",
-        uncapped_steps=uncapped,
         prior_loss_weight=prior_loss_weight,
         entries=tuple(entries),
     )
@@ -281,12 +274,6 @@ def _explain(p: StepPlan, lang: str) -> str:
             f"梯度累积 {p.gradient_accumulation_steps} 批才更新一步，每轮 {p.steps_per_epoch} 步",
             f"gradient accumulation makes one step per {p.gradient_accumulation_steps} batches, "
             f"{p.steps_per_epoch} steps per epoch",
-        ))
-    if p.capped:
-        reasons.append((
-            f"max_train_steps={p.max_train_steps} 在第 {p.total_steps} 步停止（否则为 {p.uncapped_steps} 步）",
-            f"max_train_steps={p.max_train_steps} stops training at step {p.total_steps} "
-            f"instead of {p.uncapped_steps}",
         ))
     tutorial = _num(p.tutorial_steps)
     if lang == "zh":

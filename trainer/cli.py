@@ -1,0 +1,119 @@
+"""`python -m trainer --config run.toml`: train, reporting through events.jsonl and train.log.
+
+Exit codes (trainer/errors.py): 0 done, 1 internal error, 2 config, 3 data, 4 model,
+5 out of memory, 6 stopped by the user, 7 diverged (NaN loss).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from . import events as ev
+from .errors import TrainerError
+
+log = logging.getLogger("trainer")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description="Danlu LoRA trainer (kohya-compatible TOML).")
+    parser.add_argument("--config", required=True, help="TOML file with kohya sd-scripts key names")
+    parser.add_argument("--events", help="events.jsonl path (default: {output_dir}/events.jsonl)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check config, data set and base model, print the step plan as JSON, train nothing")
+    return parser.parse_args(argv)
+
+
+def _setup_logging(log_path: Path | None) -> None:
+    root = logging.getLogger("trainer")
+    root.setLevel(logging.INFO)
+    root.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(fmt)
+    root.addHandler(stream)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_path, encoding="utf-8")
+        file_handler.setFormatter(fmt)
+        root.addHandler(file_handler)
+
+
+def _sigterm_as_interrupt(signum, frame):  # pragma: no cover - exercised by the stop tests of issue 5
+    raise KeyboardInterrupt
+
+
+def _dry_run(checked) -> int:
+    plan = checked.plan
+    print(json.dumps({
+        "base_model_type": checked.info.family, "total_steps": plan.total_steps, "tutorial_steps": plan.tutorial_steps,
+        "epochs": plan.epochs, "images": plan.images, "repeats": plan.repeats,
+        "batches_per_epoch": plan.batches_per_epoch, "steps_per_epoch": plan.steps_per_epoch,
+        "buckets": plan.buckets, "explanation": plan.explanation("en"), "warnings": list(checked.scan.warnings),
+    }, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
+    log.error("%s", exc)
+    if writer is None:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    writer.emit(ev.ErrorEvent(kind=exc.kind, message=exc.message, hint=exc.hint, field=exc.field))
+    status = "stopped" if exc.kind == "stopped" else "error"
+    writer.emit(ev.Finished(status=status, path=None, exit_code=exc.exit_code))
+    return exc.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from .config import load_config
+    from .preflight import preflight
+
+    try:
+        cfg = load_config(Path(args.config))
+    except TrainerError as exc:
+        # No output_dir yet: the error goes next to the config, which the UI writes into the run folder.
+        writer = None if args.dry_run else ev.EventWriter(Path(args.events or Path(args.config).resolve().parent / "events.jsonl"))
+        _setup_logging(None)
+        try:
+            return _report(writer, exc)
+        finally:
+            if writer is not None:
+                writer.close()
+    if args.dry_run:
+        _setup_logging(None)
+        try:
+            return _dry_run(preflight(cfg))
+        except TrainerError as exc:
+            return _report(None, exc)
+
+    events_path = Path(args.events) if args.events else Path(cfg.output_dir) / "events.jsonl"
+    writer = ev.EventWriter(events_path)
+    _setup_logging(events_path.parent / "train.log")
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    for note in cfg.notes:
+        log.info("%s", note)
+    try:
+        checked = preflight(cfg)  # data and model problems surface here, before torch is imported
+        from .train import run_training
+
+        final, _ = run_training(cfg, checked, writer.emit)
+        writer.emit(ev.Finished(status="ok", path=str(final), exit_code=0))
+        log.info("finished: %s", final)
+        return 0
+    except TrainerError as exc:
+        return _report(writer, exc)
+    except Exception as exc:  # anything unforeseen still reaches the person; the traceback goes to train.log
+        log.error("unexpected error:\n%s", traceback.format_exc())
+        writer.emit(ev.ErrorEvent(kind="internal", message=f"{type(exc).__name__}: {exc}",
+                                  hint="This is a bug in Danlu. train.log has the details; please report it."))
+        writer.emit(ev.Finished(status="error", path=None, exit_code=1))
+        return 1
+    finally:
+        writer.close()

@@ -1,0 +1,133 @@
+"""LoRA adapters on the layers kohya's networks.lora trains, and the kohya file format.
+
+Training uses peft's LoRA layers; the file we write is kohya's format, which AUTOMATIC1111,
+ComfyUI and diffusers all load: `lora_unet_<module path, . -> _>.lora_down.weight` [rank, in],
+`.lora_up.weight` [out, rank], `.alpha` (0-d). Scale at load time = alpha / rank, the same
+as peft's `lora_alpha / r`, so the file reproduces the trained model exactly.
+
+Why not diffusers' convert_state_dict_to_kohya: it writes alpha = rank whatever alpha was
+trained (wrong strength when alpha != dim), names the SD1 text encoder `lora_te1_` and
+misses `text_model_` with transformers 5 state dicts (../shared/NOTES.md).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+from peft import LoraConfig, inject_adapter_in_model
+
+from .errors import ModelError
+
+ADAPTER = "default"
+
+# kohya's networks.lora: in every Transformer2DModel, each Linear and 1x1 conv.
+UNET_TARGETS = (
+    r".*attentions\.\d+\.(proj_in|proj_out|transformer_blocks\.\d+\."
+    r"(attn1\.to_q|attn1\.to_k|attn1\.to_v|attn1\.to_out\.0|attn2\.to_q|attn2\.to_k|attn2\.to_v|attn2\.to_out\.0"
+    r"|ff\.net\.0\.proj|ff\.net\.2))"
+)
+TEXT_ENCODER_TARGETS = r".*encoder\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|out_proj)|mlp\.(fc1|fc2))"
+
+UNET_PREFIX = "lora_unet_"
+TEXT_ENCODER_PREFIX = "lora_te_"  # kohya's SD1 prefix (SDXL uses lora_te1_/lora_te2_)
+
+
+@dataclass
+class LoraModules:
+    """The LoRA layers of one model, by kohya name."""
+
+    by_kohya_name: dict[str, torch.nn.Module]
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        params = []
+        for layer in self.by_kohya_name.values():
+            params += [layer.lora_A[ADAPTER].weight, layer.lora_B[ADAPTER].weight]
+        return params
+
+
+def _kohya_name(prefix: str, module_name: str, text_encoder: bool) -> str:
+    if text_encoder and not module_name.startswith("text_model."):
+        # transformers >= 5.6 flattened CLIPTextModel; kohya names keep the text_model level.
+        module_name = "text_model." + module_name
+    return prefix + module_name.replace(".", "_")
+
+
+def add_lora(model: torch.nn.Module, *, rank: int, alpha: float, text_encoder: bool) -> LoraModules:
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
+        target_modules=TEXT_ENCODER_TARGETS if text_encoder else UNET_TARGETS,
+        lora_dropout=0.0,
+        bias="none",
+        init_lora_weights=True,  # kohya's init too: down kaiming-uniform, up zeros
+    )
+    inject_adapter_in_model(config, model, adapter_name=ADAPTER)
+    prefix = TEXT_ENCODER_PREFIX if text_encoder else UNET_PREFIX
+    layers = {}
+    for name, module in model.named_modules():
+        if hasattr(module, "lora_A") and ADAPTER in getattr(module, "lora_A", {}):
+            layers[_kohya_name(prefix, name, text_encoder)] = module
+            for param in (module.lora_A[ADAPTER].weight, module.lora_B[ADAPTER].weight):
+                # LoRA weights train in float32 even when the frozen base is fp16/bf16.
+                param.data = param.data.float()
+                param.requires_grad_(True)
+    if not layers:
+        raise ModelError("No layer of the model matched the LoRA targets; the architecture is not SD1.x.")
+    return LoraModules(layers)
+
+
+def kohya_state_dict(modules: list[LoraModules], alpha: float, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    state = {}
+    for group in modules:
+        for name, layer in group.by_kohya_name.items():
+            down = layer.lora_A[ADAPTER].weight.detach()
+            up = layer.lora_B[ADAPTER].weight.detach()
+            if not (torch.isfinite(down).all() and torch.isfinite(up).all()):
+                raise ValueError(f"non-finite LoRA weights in {name}")
+            state[f"{name}.lora_down.weight"] = down.to("cpu", dtype).contiguous()
+            state[f"{name}.lora_up.weight"] = up.to("cpu", dtype).contiguous()
+            state[f"{name}.alpha"] = torch.tensor(float(alpha), dtype=dtype)
+    return state
+
+
+def load_kohya_weights(modules: list[LoraModules], state: dict[str, torch.Tensor], alpha: float) -> int:
+    """Start from an existing kohya LoRA (network_weights). Returns how many layers were set.
+
+    A file trained with another alpha keeps its effect: up is rescaled by file_alpha / alpha
+    so that up @ down * alpha / rank is unchanged.
+    """
+    by_name = {name: layer for group in modules for name, layer in group.by_kohya_name.items()}
+    loaded = 0
+    unknown = []
+    for key in state:
+        match = re.match(r"(.+)\.lora_down\.weight$", key)
+        if not match:
+            continue
+        name = match.group(1)
+        layer = by_name.get(name)
+        if layer is None:
+            unknown.append(name)
+            continue
+        down, up = state[key], state[f"{name}.lora_up.weight"]
+        target_down = layer.lora_A[ADAPTER].weight
+        if down.shape != target_down.shape:
+            raise ModelError(
+                f"network_weights has rank {down.shape[0]} at {name}, but network_dim is {target_down.shape[0]}.",
+                hint=f"Set network_dim = {down.shape[0]} to continue from this LoRA.",
+                field="network_dim",
+            )
+        file_alpha = float(state.get(f"{name}.alpha", torch.tensor(float(down.shape[0]))))
+        with torch.no_grad():
+            target_down.copy_(down.float())
+            layer.lora_B[ADAPTER].weight.copy_(up.float() * (file_alpha / alpha))
+        loaded += 1
+    if unknown:
+        raise ModelError(
+            f"network_weights has {len(unknown)} layers this model does not have (first: {unknown[0]}).",
+            hint="The LoRA was trained for another kind of base model (SDXL or SD2?) or another network module.",
+            field="network_weights",
+        )
+    if loaded == 0:
+        raise ModelError("network_weights contains no kohya LoRA layers.", field="network_weights")
+    return loaded

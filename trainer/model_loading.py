@@ -1,0 +1,306 @@
+"""Load an SD1.x base model offline: a diffusers folder or an original-layout single file.
+
+Nothing here touches the network: configs come from the checkpoint's own tensor shapes,
+with the shipped SD1.5 configs (trainer/assets) supplying only what shapes cannot tell
+(head counts, activation, scheduler betas). So the real v1-5-pruned-emaonly file, a
+fine-tune such as revAnimated, and a tiny test checkpoint all load through the same code.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+from diffusers.loaders.single_file_utils import (
+    convert_ldm_clip_checkpoint,
+    convert_ldm_unet_checkpoint,
+    convert_ldm_vae_checkpoint,
+)
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from . import assets
+from .errors import ModelError
+from .model_detect import (
+    MODEL_FIELD,
+    UNET_PREFIX,
+    VAE_PREFIX,
+    ModelInfo,
+    check_trainable,
+    detect_base_model,
+    detect_from_keys,
+)
+
+@dataclass
+class BaseModel:
+    info: ModelInfo
+    unet: UNet2DConditionModel
+    vae: AutoencoderKL
+    text_encoder: CLIPTextModel
+    tokenizer: CLIPTokenizer
+    noise_scheduler: DDPMScheduler
+
+
+def _shipped_config(family: str, component: str) -> dict:
+    path = assets.config_dir(family) / component / ("scheduler_config.json" if component == "scheduler" else "config.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a checkpoint file; pickles only through torch's weights_only loader."""
+    if path.suffix.lower() == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        data = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # weights_only refuses arbitrary code; say so plainly
+        raise ModelError(
+            f"{path.name} could not be loaded safely: {exc}".splitlines()[0],
+            hint="This .ckpt needs code execution to load, which Danlu refuses (it could run anything). "
+            "Use a .safetensors version of the model.",
+            field=MODEL_FIELD,
+        ) from exc
+    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict):
+        raise ModelError(f"{path.name} does not contain a state dict.", field=MODEL_FIELD)
+    return {k: v for k, v in data.items() if isinstance(v, torch.Tensor)}
+
+
+# ---------------------------------------------------------------------------------------
+# Configs from shapes
+
+
+def _group_norm_groups(channels: list[int]) -> int:
+    # GroupNorm's weight has one entry per channel whatever the group count, so shapes
+    # cannot tell it. SD uses 32; a narrower (test) model needs a divisor of its widths.
+    return min(32, math.gcd(*channels))
+
+
+def _heads_for(width: int, shipped_heads) -> int:
+    return shipped_heads if isinstance(shipped_heads, int) and width % shipped_heads == 0 else max(1, width // 64)
+
+
+def unet_config_from_ldm(sd: dict[str, torch.Tensor], family: str) -> dict:
+    base = _shipped_config(family, "unet")
+    p = UNET_PREFIX
+    levels: list[dict] = [{"channels": None, "attn": False, "resnets": 0, "depth": 1}]
+    index = 1
+    while f"{p}input_blocks.{index}.0.op.weight" in sd or f"{p}input_blocks.{index}.0.in_layers.2.weight" in sd:
+        if f"{p}input_blocks.{index}.0.op.weight" in sd:
+            levels.append({"channels": None, "attn": False, "resnets": 0, "depth": 1})
+        else:
+            level = levels[-1]
+            level["resnets"] += 1
+            level["channels"] = sd[f"{p}input_blocks.{index}.0.out_layers.3.weight"].shape[0]
+            if f"{p}input_blocks.{index}.1.proj_in.weight" in sd:
+                level["attn"] = True
+                blocks = {
+                    int(m.group(1))
+                    for k in sd
+                    if (m := re.match(rf"{re.escape(p)}input_blocks\.{index}\.1\.transformer_blocks\.(\d+)\.", k))
+                }
+                level["depth"] = len(blocks)
+        index += 1
+    if levels[0]["channels"] is None:
+        raise ModelError("The U-Net's input blocks are not in the layout Danlu knows.", field=MODEL_FIELD)
+    channels = [lvl["channels"] for lvl in levels]
+    attn_key = next(k for k in sd if k.startswith(p) and k.endswith("attn2.to_k.weight"))
+    proj_in = next(sd[k] for k in sd if k.startswith(p) and k.endswith(".proj_in.weight"))
+    shipped_heads = base.get("attention_head_dim")
+    config = dict(base)
+    config.update(
+        in_channels=sd[f"{p}input_blocks.0.0.weight"].shape[1],
+        out_channels=sd[f"{p}out.2.weight"].shape[0],
+        block_out_channels=channels,
+        layers_per_block=levels[0]["resnets"],
+        down_block_types=["CrossAttnDownBlock2D" if lvl["attn"] else "DownBlock2D" for lvl in levels],
+        up_block_types=["CrossAttnUpBlock2D" if lvl["attn"] else "UpBlock2D" for lvl in reversed(levels)],
+        cross_attention_dim=sd[attn_key].shape[1],
+        use_linear_projection=proj_in.ndim == 2,
+        transformer_layers_per_block=[lvl["depth"] for lvl in levels],
+        norm_num_groups=_group_norm_groups(channels),
+        attention_head_dim=_heads_for(min(channels), shipped_heads),
+    )
+    config.pop("_diffusers_version", None)
+    return config
+
+
+def vae_config_from_ldm(sd: dict[str, torch.Tensor], family: str) -> dict:
+    base = _shipped_config(family, "vae")
+    levels = sorted({int(m.group(1)) for k in sd if (m := re.match(r"encoder\.down\.(\d+)\.", k))})
+    if not levels:
+        raise ModelError("The VAE weights are not in the layout Danlu knows.", field="vae")
+    channels = [sd[f"encoder.down.{i}.block.0.conv2.weight"].shape[0] for i in levels]
+    resnets = len({int(m.group(1)) for k in sd if (m := re.match(r"encoder\.down\.0\.block\.(\d+)\.", k))})
+    config = dict(base)
+    config.update(
+        in_channels=sd["encoder.conv_in.weight"].shape[1],
+        out_channels=sd["decoder.conv_out.weight"].shape[0],
+        block_out_channels=channels,
+        layers_per_block=resnets,
+        latent_channels=sd["quant_conv.weight"].shape[0] // 2,
+        down_block_types=["DownEncoderBlock2D"] * len(channels),
+        up_block_types=["UpDecoderBlock2D"] * len(channels),
+        norm_num_groups=_group_norm_groups(channels),
+    )
+    config.pop("_diffusers_version", None)
+    return config
+
+
+def clip_config_from_weights(sd: dict[str, torch.Tensor], family: str) -> CLIPTextConfig:
+    base = _shipped_config(family, "text_encoder")
+    vocab, hidden = sd["embeddings.token_embedding.weight"].shape
+    layers = len({int(m.group(1)) for k in sd if (m := re.match(r"encoder\.layers\.(\d+)\.", k))})
+    config = dict(base)
+    config.update(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        intermediate_size=sd["encoder.layers.0.mlp.fc1.weight"].shape[0],
+        max_position_embeddings=sd["embeddings.position_embedding.weight"].shape[0],
+        # Every released CLIP text tower uses 64-wide heads (768/12, 1024/16, 1280/20).
+        num_attention_heads=_heads_for(hidden, base.get("num_attention_heads") if hidden == base.get("hidden_size") else None),
+        projection_dim=hidden,
+    )
+    for key in ("_name_or_path", "architectures", "transformers_version", "torch_dtype", "dtype"):
+        config.pop(key, None)
+    return CLIPTextConfig(**config)
+
+
+# ---------------------------------------------------------------------------------------
+# Building modules
+
+
+def _load_exact(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    result = model.load_state_dict(state, strict=False, assign=True)
+    missing = [k for k in result.missing_keys if not k.endswith("position_ids")]
+    if missing:
+        raise ModelError(
+            f"The {what} weights in the checkpoint are incomplete: {len(missing)} tensors missing "
+            f"(first: {', '.join(missing[:3])}).",
+            hint="The file may be damaged or a different architecture. Download it again.",
+            field=MODEL_FIELD,
+        )
+
+
+def _meta_model(factory):
+    from accelerate import init_empty_weights
+
+    with init_empty_weights():
+        return factory()
+
+
+def build_unet(sd, family):
+    config = unet_config_from_ldm(sd, family)
+    unet = _meta_model(lambda: UNet2DConditionModel.from_config(config))
+    _load_exact(unet, convert_ldm_unet_checkpoint(sd, config), "U-Net")
+    return unet
+
+
+def build_vae(vae_sd, family):
+    config = vae_config_from_ldm(vae_sd, family)
+    vae = _meta_model(lambda: AutoencoderKL.from_config(config))
+    prefixed = {VAE_PREFIX + k: v for k, v in vae_sd.items()}
+    _load_exact(vae, convert_ldm_vae_checkpoint(prefixed, config), "VAE")
+    return vae
+
+
+def build_text_encoder(sd, family):
+    state = convert_ldm_clip_checkpoint(sd)
+    # transformers >= 5.6 dropped CLIPTextModel's `text_model.` level; older files have it.
+    state = {k.removeprefix("text_model."): v for k, v in state.items()}
+    config = clip_config_from_weights(state, family)
+    model = _meta_model(lambda: CLIPTextModel(config))
+    if not hasattr(model, "text_model"):
+        _load_exact(model, state, "text encoder")
+    else:  # older transformers keep the wrapper
+        _load_exact(model, {"text_model." + k: v for k, v in state.items()}, "text encoder")
+    return model
+
+
+def _strip_vae(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k[len(VAE_PREFIX):]: v for k, v in sd.items() if k.startswith(VAE_PREFIX)}
+
+
+def load_vae_override(path: Path, family: str) -> AutoencoderKL:
+    """The `vae` option: a VAE file (with or without the first_stage_model. prefix) or folder."""
+    if path.is_dir():
+        return AutoencoderKL.from_pretrained(str(path), local_files_only=True)
+    sd = load_state_dict_file(path)
+    vae_sd = _strip_vae(sd) if any(k.startswith(VAE_PREFIX) for k in sd) else sd
+    if "encoder.conv_in.weight" not in vae_sd:
+        raise ModelError(f"{path.name} is not a VAE file (no encoder.conv_in.weight).", field="vae")
+    return build_vae(vae_sd, family)
+
+
+def training_noise_scheduler() -> DDPMScheduler:
+    # kohya trains every SD model with these DDPM betas whatever the shipped scheduler is.
+    return DDPMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, clip_sample=False
+    )
+
+
+def shipped_tokenizer() -> CLIPTokenizer:
+    return CLIPTokenizer.from_pretrained(str(assets.tokenizer_dir(1)), local_files_only=True, model_max_length=77)
+
+
+def load_single_file(path: Path, vae_path: Path | None = None) -> BaseModel:
+    sd = load_state_dict_file(path)
+    shapes = {k: list(v.shape) for k, v in sd.items()}
+    info = detect_from_keys(sd.keys(), str(path), shapes)
+    check_trainable(info)
+    try:
+        unet = build_unet(sd, info.family)
+        text_encoder = build_text_encoder(sd, info.family)
+        vae = load_vae_override(vae_path, info.family) if vae_path else build_vae(_strip_vae(sd), info.family)
+    except (KeyError, StopIteration, RuntimeError, ValueError) as exc:
+        raise ModelError(
+            f"{path.name} looks like {info.display_name} but its weights do not fit that architecture: {exc}",
+            hint="The file may be damaged or a kind of model Danlu does not know.",
+            field=MODEL_FIELD,
+        ) from exc
+    return BaseModel(info, unet, vae, text_encoder, shipped_tokenizer(), training_noise_scheduler())
+
+
+def load_diffusers_folder(folder: Path, info: ModelInfo, vae_path: Path | None = None) -> BaseModel:
+    check_trainable(info)
+    try:
+        unet = UNet2DConditionModel.from_pretrained(str(folder), subfolder="unet", local_files_only=True)
+        text_encoder = CLIPTextModel.from_pretrained(str(folder), subfolder="text_encoder", local_files_only=True)
+        if vae_path:
+            vae = load_vae_override(vae_path, info.family)
+        else:
+            vae = AutoencoderKL.from_pretrained(str(folder), subfolder="vae", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"The diffusers folder {folder} could not be loaded: {exc}".splitlines()[0],
+            hint="It needs unet/, vae/ and text_encoder/ with their weights; copy the whole folder again.",
+            field=MODEL_FIELD,
+        ) from exc
+    tokenizer_dir = folder / "tokenizer"
+    tokenizer = (
+        CLIPTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, model_max_length=77)
+        if (tokenizer_dir / "vocab.json").is_file()
+        else shipped_tokenizer()
+    )
+    return BaseModel(info, unet, vae, text_encoder, tokenizer, training_noise_scheduler())
+
+
+def load_base_model(path: str | Path, vae: str | Path | None = None) -> BaseModel:
+    """The entry point: detect, refuse what cannot be trained, load with no network."""
+    path = Path(path)
+    vae_path = Path(vae) if vae else None
+    info = detect_base_model(path)
+    if info.layout == "diffusers":
+        model = load_diffusers_folder(path, info, vae_path)
+    else:
+        model = load_single_file(path, vae_path)
+    for module in (model.unet, model.vae, model.text_encoder):
+        module.requires_grad_(False)
+        module.eval()
+    return model

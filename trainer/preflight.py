@@ -1,0 +1,55 @@
+"""Everything checked before torch is imported: data set, base model type, step plan, prompts.
+
+Torch-free, so a wrong folder or an SDXL file is reported in a second instead of after the
+10 s it takes to import the training stack, and `--dry-run` (and the UI) reuse it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import TrainConfig
+from .dataset import DatasetScan, scan_dataset
+from .errors import ConfigError
+from .model_detect import ModelInfo, check_trainable, detect_base_model
+from .plan import StepPlan, make_plan
+from .prompts import SamplePrompt, load_prompts
+
+
+@dataclass
+class Preflight:
+    scan: DatasetScan
+    info: ModelInfo
+    plan: StepPlan
+    prompts: list[SamplePrompt]
+
+
+def check_train_type(cfg: TrainConfig, info: ModelInfo) -> None:
+    """lora-scripts' model_train_type, when given, must agree with the file."""
+    if cfg.model_train_type and info.family != "unknown" and cfg.model_train_type != info.train_type:
+        raise ConfigError(
+            f"model_train_type is '{cfg.model_train_type}', but {Path(info.path).name} is an "
+            f"{info.display_name} model ({info.train_type}).",
+            hint=f'Set model_train_type = "{info.train_type}", or choose a base model of the type you meant.',
+            field="model_train_type",
+        )
+
+
+def plan_for(cfg: TrainConfig, scan: DatasetScan) -> StepPlan:
+    return make_plan(
+        scan, resolution=cfg.resolution_wh, enable_bucket=cfg.enable_bucket, min_bucket_reso=cfg.min_bucket_reso,
+        max_bucket_reso=cfg.max_bucket_reso, bucket_reso_steps=cfg.bucket_reso_steps,
+        bucket_no_upscale=cfg.bucket_no_upscale, train_batch_size=cfg.train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps, max_train_epochs=cfg.max_train_epochs,
+        max_train_steps=cfg.max_train_steps, prior_loss_weight=cfg.prior_loss_weight,
+    )
+
+
+def preflight(cfg: TrainConfig) -> Preflight:
+    info = detect_base_model(cfg.pretrained_model_name_or_path)
+    check_train_type(cfg, info)
+    check_trainable(info)
+    scan = scan_dataset(cfg.train_data_dir, cfg.reg_data_dir, caption_extension=cfg.caption_extension)
+    plan = plan_for(cfg, scan)
+    prompts = load_prompts(cfg.sample_prompts, cfg.resolution_wh)
+    return Preflight(scan=scan, info=info, plan=plan, prompts=prompts)

@@ -1,0 +1,97 @@
+"""Preview images with the LoRA active, written to {output_dir}/sample/.
+
+Sampler names are kohya's (train_util.SCHEDULER_MAP); each maps to a diffusers scheduler
+built from the same SD betas the model was trained with.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from diffusers import (
+    DDIMScheduler,
+    DPMSolverMultistepScheduler,
+    DPMSolverSinglestepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    HeunDiscreteScheduler,
+    KDPM2AncestralDiscreteScheduler,
+    KDPM2DiscreteScheduler,
+    LMSDiscreteScheduler,
+    PNDMScheduler,
+    StableDiffusionPipeline,
+)
+
+from .prompts import SamplePrompt
+from .safe_write import atomic_write_bytes
+
+SAMPLERS = {
+    "ddim": (DDIMScheduler, {}),
+    "pndm": (PNDMScheduler, {"skip_prk_steps": True}),
+    "lms": (LMSDiscreteScheduler, {}),
+    "k_lms": (LMSDiscreteScheduler, {}),
+    "euler": (EulerDiscreteScheduler, {}),
+    "k_euler": (EulerDiscreteScheduler, {}),
+    "euler_a": (EulerAncestralDiscreteScheduler, {}),
+    "k_euler_a": (EulerAncestralDiscreteScheduler, {}),
+    "heun": (HeunDiscreteScheduler, {}),
+    "dpm_2": (KDPM2DiscreteScheduler, {}),
+    "k_dpm_2": (KDPM2DiscreteScheduler, {}),
+    "dpm_2_a": (KDPM2AncestralDiscreteScheduler, {}),
+    "k_dpm_2_a": (KDPM2AncestralDiscreteScheduler, {}),
+    "dpmsolver": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver"}),
+    "dpmsolver++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++"}),
+    "dpmsingle": (DPMSolverSinglestepScheduler, {}),
+}
+
+SD_BETAS = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000}
+
+
+def make_sampler(name: str):
+    cls, extra = SAMPLERS[name]
+    return cls(**SD_BETAS, **extra)
+
+
+def sample_file_name(output_name: str, index: int, *, epoch: int | None, step: int) -> str:
+    when = f"e{epoch:06d}" if epoch is not None else f"s{step:06d}"
+    return f"{output_name}_{when}_{index:02d}.png"
+
+
+@torch.no_grad()
+def render_samples(
+    *, unet, vae, text_encoder, tokenizer, sampler: str, prompts: list[SamplePrompt], clip_skip: int | None,
+    out_dir: Path, output_name: str, epoch: int | None, step: int, seed: int, device: torch.device,
+) -> list[str]:
+    pipe = StableDiffusionPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=make_sampler(sampler),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    was_training = unet.training, text_encoder.training
+    unet.eval()
+    text_encoder.eval()
+    paths = []
+    try:
+        for index, prompt in enumerate(prompts):
+            generator = torch.Generator(device="cpu").manual_seed(prompt.seed if prompt.seed is not None else seed + index)
+            # autocast keeps the fp16 base and fp32 LoRA weights compatible during sampling.
+            with torch.autocast(device.type, enabled=device.type == "cuda"):
+                image = pipe(
+                    prompt.prompt, negative_prompt=prompt.negative_prompt or None, width=prompt.width,
+                    height=prompt.height, num_inference_steps=prompt.steps, guidance_scale=prompt.scale,
+                    generator=generator,
+                    # diffusers counts clip_skip from the last layer (1 = penultimate); kohya from 1 (2 = penultimate).
+                    clip_skip=(clip_skip - 1) if clip_skip and clip_skip > 1 else None,
+                ).images[0]
+            path = out_dir / sample_file_name(output_name, index, epoch=epoch, step=step)
+
+
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            atomic_write_bytes(path, buffer.getvalue())
+            paths.append(str(path))
+    finally:
+        unet.train(was_training[0])
+        text_encoder.train(was_training[1])
+    return paths

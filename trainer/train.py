@@ -1,0 +1,403 @@
+"""The training loop: get a batch, forward, backward, step, then the named schedule checks.
+
+Reads top to bottom like nanoGPT's train.py. Everything the run needs is prepared by
+`prepare()`; `train()` runs epochs; files and events go through small helpers so the loop
+stays short. Errors are typed (trainer.errors) and become `error` events in cli.py.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import events as ev
+from .config import TrainConfig
+from .dataset import DatasetScan, dataset_dirs, process_caption, tag_frequency
+from .errors import Diverged, OutOfMemory, Stopped
+from .lora import LoraModules, add_lora, kohya_state_dict, load_kohya_weights
+from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
+from .model_loading import BaseModel, load_base_model, load_state_dict_file
+from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs
+from .plan import StepPlan, epoch_batches
+from .preflight import Preflight, check_train_type
+from .safe_write import atomic_write_bytes
+from .text_encoding import encode, tokenize
+
+log = logging.getLogger("trainer")
+
+SAVE_DTYPES = {"float": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass
+class Run:
+    """Everything prepared for one training run."""
+
+    cfg: TrainConfig
+    emit: callable
+    scan: DatasetScan
+    plan: StepPlan
+    model: BaseModel
+    lora: list[LoraModules]
+    optimizer: torch.optim.Optimizer
+    lr_scheduler: object
+    accelerator: object
+    prompts: list
+    base_metadata: dict
+    weight_dtype: torch.dtype
+    output_dir: Path
+    latent_cache: dict = field(default_factory=dict)
+    vae_encodes: int = 0
+    global_step: int = 0
+    epoch: int = 0
+    tensorboard: object = None
+    saved: list[str] = field(default_factory=list)
+
+    @property
+    def device(self) -> torch.device:
+        return self.accelerator.device
+
+
+# ---------------------------------------------------------------------------------------
+# Preparation
+
+
+def _mixed_precision(cfg: TrainConfig, emit) -> tuple[str, torch.dtype]:
+    if not torch.cuda.is_available():
+        if cfg.mixed_precision != "no":
+            emit(ev.WarningEvent(kind="cpu", message=f"No CUDA GPU found: training in float32 on the CPU "
+                                 f"(mixed_precision = {cfg.mixed_precision} needs a GPU). This is very slow."))
+        return "no", torch.float32
+    if cfg.mixed_precision == "bf16" and not torch.cuda.is_bf16_supported():
+        emit(ev.WarningEvent(kind="bf16", message="This GPU has no bf16; using fp16 instead.",
+                             hint="Set mixed_precision = \"fp16\"."))
+        return "fp16", torch.float16
+    return cfg.mixed_precision, {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[cfg.mixed_precision]
+
+
+def _scan_info(cfg: TrainConfig, scan: DatasetScan) -> dict:
+    return {
+        "train_counts": [(len(s.items), s.repeats) for s in scan.train_subsets],
+        "reg_images": scan.reg_images,
+        "tag_frequency": tag_frequency(scan),
+        "dataset_dirs": dataset_dirs(scan),
+        "trigger_words": sorted({s.class_token for s in scan.train_subsets}),
+        "model_name": Path(cfg.pretrained_model_name_or_path).name,
+        "vae_name": Path(cfg.vae).name if cfg.vae else None,
+    }
+
+
+def _optimizer_groups(cfg: TrainConfig, unet_lora, te_lora) -> list[dict]:
+    groups = []
+    if unet_lora is not None:
+        groups.append({"params": unet_lora.parameters(), "lr": cfg.unet_learning_rate, "name": "unet"})
+    if te_lora is not None:
+        groups.append({"params": te_lora.parameters(), "lr": cfg.text_encoder_learning_rate, "name": "text_encoder"})
+    return groups
+
+
+def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    output_dir = Path(cfg.output_dir)
+    scan, plan, prompts = checked.scan, checked.plan, checked.prompts
+    for message in scan.warnings:
+        emit(ev.WarningEvent(kind="data", message=message))
+    mixed_precision, weight_dtype = _mixed_precision(cfg, emit)
+    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
+    set_seed(cfg.seed)
+
+    log.info("loading base model %s", cfg.pretrained_model_name_or_path)
+    model = load_base_model(cfg.pretrained_model_name_or_path, cfg.vae)
+    check_train_type(cfg, model.info)  # a .ckpt's type is only known once loaded
+    device = accelerator.device
+    # The VAE stays float32: SD1.5's VAE overflows in fp16 (NaN latents, black previews).
+    model.vae.to(device, dtype=torch.float32)
+    model.unet.to(device, dtype=weight_dtype)
+    model.text_encoder.to(device, dtype=weight_dtype)
+
+    unet_lora = te_lora = None
+    if cfg.train_unet:
+        unet_lora = add_lora(model.unet, rank=cfg.network_dim, alpha=cfg.network_alpha, text_encoder=False)
+    if cfg.train_text_encoder:
+        te_lora = add_lora(model.text_encoder, rank=cfg.network_dim, alpha=cfg.network_alpha, text_encoder=True)
+    lora = [m for m in (unet_lora, te_lora) if m is not None]
+    if cfg.network_weights:
+        count = load_kohya_weights(lora, load_state_dict_file(Path(cfg.network_weights)), cfg.network_alpha)
+        log.info("started from %s (%d layers)", cfg.network_weights, count)
+    if cfg.gradient_checkpointing:
+        model.unet.enable_gradient_checkpointing()
+        if te_lora is not None:
+            model.text_encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.unet.train(unet_lora is not None)
+    model.text_encoder.train(te_lora is not None)
+
+    optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_lora), cfg.optimizer_args)
+    lr_scheduler = build_scheduler(
+        cfg.lr_scheduler, optimizer, warmup_steps=cfg.lr_warmup_steps, total_steps=plan.total_steps,
+        num_cycles=cfg.lr_scheduler_num_cycles,
+    )
+    optimizer = accelerator.prepare(optimizer)
+    started_at = time.time()
+    optimizer_desc = f"{type(optimizer.optimizer).__module__}.{type(optimizer.optimizer).__name__}"
+    if cfg.optimizer_args:
+        optimizer_desc += "(" + ",".join(cfg.optimizer_args) + ")"
+    base_metadata = training_metadata(cfg, plan, _scan_info(cfg, scan), base_family=model.info.family,
+                                      started_at=started_at, optimizer_desc=optimizer_desc)
+    run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, lora=lora, optimizer=optimizer,
+              lr_scheduler=lr_scheduler, accelerator=accelerator, prompts=prompts, base_metadata=base_metadata,
+              weight_dtype=weight_dtype, output_dir=output_dir)
+    if cfg.log_with == "tensorboard":
+        from torch.utils.tensorboard import SummaryWriter
+
+        run.tensorboard = SummaryWriter(str(cfg.resolved_logging_dir))
+    return run
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+
+
+def load_pixels(path: str, resized: tuple[int, int], crop: tuple[int, int, int, int]) -> torch.Tensor:
+    """An image as a [3, H, W] tensor in [-1, 1], resized and centre-cropped to its bucket."""
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        if image.size != tuple(resized):
+            image = image.resize(tuple(resized), Image.Resampling.LANCZOS)
+        image = image.crop(crop)
+        data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+        pixels = data.reshape(image.size[1], image.size[0], 3).permute(2, 0, 1)
+    return pixels.float() / 127.5 - 1.0
+
+
+@torch.no_grad()
+def encode_latents(run: Run, refs) -> torch.Tensor:
+    pixels = torch.stack([load_pixels(r.item.path, r.resized, r.crop) for r in refs])
+    pixels = pixels.to(run.device)
+    vae = run.model.vae
+    run.vae_encodes += len(refs)
+    return vae.encode(pixels).latent_dist.sample() * vae.config.scaling_factor
+
+
+def cache_all_latents(run: Run) -> None:
+    """cache_latents: every image through the VAE once, before the first epoch."""
+    unique = {}
+    for batch in epoch_batches(run.plan, 1, run.cfg.seed):
+        for ref in batch:
+            unique.setdefault(ref.item.path, ref)
+    refs = list(unique.values())
+    log.info("caching latents of %d images", len(refs))
+    by_bucket: dict = {}
+    for ref in refs:
+        by_bucket.setdefault(tuple(ref.bucket), []).append(ref)
+    for group in by_bucket.values():
+        for start in range(0, len(group), 4):
+            chunk = group[start : start + 4]
+            for ref, latent in zip(chunk, encode_latents(run, chunk)):
+                run.latent_cache[ref.item.path] = latent
+
+
+def batch_latents(run: Run, refs) -> torch.Tensor:
+    if run.latent_cache:
+        return torch.stack([run.latent_cache[r.item.path] for r in refs])
+    return encode_latents(run, refs)
+
+
+# ---------------------------------------------------------------------------------------
+# One optimisation micro-step
+
+
+def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
+    cfg, model = run.cfg, run.model
+    latents = batch_latents(run, refs).to(run.weight_dtype)
+    captions = [process_caption(r.item.caption, cfg.shuffle_caption, cfg.keep_tokens, rng) for r in refs]
+    ids = tokenize(model.tokenizer, captions, cfg.max_token_length)
+    with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
+        hidden = encode(model.text_encoder, ids, cfg.clip_skip)
+
+    noise = torch.randn_like(latents)
+    if cfg.noise_offset:
+        # Offset noise (crosslabs.org/blog/diffusion-with-offset-noise): lets the model learn
+        # very dark and very bright images.
+        noise = noise + cfg.noise_offset * torch.randn(latents.shape[0], latents.shape[1], 1, 1, device=latents.device)
+    scheduler = model.noise_scheduler
+    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), device=latents.device)
+    noisy = scheduler.add_noise(latents, noise, timesteps)
+    with run.accelerator.autocast():
+        prediction = model.unet(noisy, timesteps, hidden).sample
+    loss = F.mse_loss(prediction.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3))
+    if cfg.min_snr_gamma:
+        # Min-SNR weighting (Hang et al. 2023, arXiv:2303.09556), epsilon form as kohya's apply_snr_weight.
+        alphas = scheduler.alphas_cumprod.to(latents.device)[timesteps]
+        snr = alphas / (1 - alphas)
+        loss = loss * torch.clamp(snr, max=cfg.min_snr_gamma) / snr
+    weights = torch.tensor([r.loss_weight for r in refs], device=loss.device)
+    return (loss * weights).mean()
+
+
+# ---------------------------------------------------------------------------------------
+# Saving and sampling
+
+
+def save_lora(run: Run, path: Path, *, final: bool) -> Path:
+    try:
+        state = kohya_state_dict(run.lora, run.cfg.network_alpha, SAVE_DTYPES[run.cfg.save_precision])
+    except ValueError as exc:
+        raise Diverged(f"Not saving {path.name}: {exc}.", hint=DIVERGED_HINT) from exc
+    meta = checkpoint_metadata(run.base_metadata, epoch=run.epoch, step=run.global_step)
+    atomic_write_bytes(path, serialize_with_hashes(state, meta))
+    run.saved.append(str(path))
+    log.info("saved %s", path)
+    run.emit(ev.Checkpoint(path=str(path), epoch=run.epoch, step=run.global_step, final=final))
+    return path
+
+
+def sample(run: Run, *, by_epoch: bool) -> None:
+    from .sampling import render_samples
+
+    if not run.prompts:
+        return
+    log.info("rendering %d preview images", len(run.prompts))
+    paths = render_samples(
+        unet=run.model.unet, vae=run.model.vae, text_encoder=run.model.text_encoder, tokenizer=run.model.tokenizer,
+        sampler=run.cfg.sample_sampler, prompts=run.prompts, clip_skip=run.cfg.clip_skip,
+        out_dir=run.output_dir / "sample", output_name=run.cfg.output_name,
+        epoch=run.epoch if by_epoch else None, step=run.global_step, seed=run.cfg.seed, device=run.device,
+    )
+    run.emit(ev.Sample(epoch=run.epoch, step=run.global_step, paths=paths))
+
+
+class Due:
+    """The schedule, as named predicates the loop reads aloud."""
+
+    def __init__(self, cfg: TrainConfig, plan: StepPlan):
+        self.cfg, self.plan = cfg, plan
+
+    def save(self, epoch: int) -> bool:
+        n = self.cfg.save_every_n_epochs
+        return bool(n) and epoch % n == 0 and epoch < self.plan.epochs
+
+    def sample_epoch(self, epoch: int) -> bool:
+        n = self.cfg.sample_every_n_epochs
+        return bool(n) and epoch % n == 0
+
+    def sample_step(self, step: int) -> bool:
+        n = self.cfg.sample_every_n_steps
+        return bool(n) and step % n == 0
+
+
+DIVERGED_HINT = (
+    "The loss became NaN/infinite (炸炉). Lower the learning rate (unet_lr, text_encoder_lr), "
+    "use fewer repeats or epochs, or train in fp32/bf16. The last good checkpoint is kept."
+)
+
+
+# ---------------------------------------------------------------------------------------
+# The loop
+
+
+def _log_step(run: Run, loss: float, avg: float, lrs: list[float], it_s: float) -> None:
+    names = [g.get("name", str(i)) for i, g in enumerate(run.optimizer.param_groups)]
+    lr_by_name = dict(zip(names, lrs))
+    remaining = run.plan.total_steps - run.global_step
+    run.emit(ev.Step(step=run.global_step, total_steps=run.plan.total_steps, epoch=run.epoch, loss=loss, avg_loss=avg,
+                     lr_unet=lr_by_name.get("unet"), lr_text_encoder=lr_by_name.get("text_encoder"),
+                     it_per_s=it_s, eta_s=remaining / it_s if it_s > 0 else 0.0))
+    if run.tensorboard is not None:
+        tb, step = run.tensorboard, run.global_step
+        tb.add_scalar("loss/current", loss, step)
+        tb.add_scalar("loss/average", avg, step)
+        for name, lr in lr_by_name.items():
+            tb.add_scalar("lr/unet" if name == "unet" else "lr/textencoder", lr, step)
+        if run.cfg.optimizer_type.lower() in ADAPTIVE:
+            tb.add_scalar("lr/d*lr", lrs[0], step)
+    if run.global_step % 10 == 0 or run.global_step == run.plan.total_steps:
+        log.info("step %d/%d epoch %d loss %.4f avg %.4f %.2f it/s", run.global_step, run.plan.total_steps,
+                 run.epoch, loss, avg, it_s)
+
+
+def train(run: Run) -> Path:
+    cfg, plan = run.cfg, run.plan
+    due = Due(cfg, plan)
+    params = [p for group in run.lora for p in group.parameters()]
+    if cfg.cache_latents:
+        cache_all_latents(run)
+    run.emit(ev.Started(
+        total_steps=plan.total_steps, tutorial_steps=plan.tutorial_steps, epochs=plan.epochs, images=plan.images,
+        repeats=plan.repeats, batches_per_epoch=plan.batches_per_epoch, steps_per_epoch=plan.steps_per_epoch,
+        buckets=plan.buckets, base_model_type=run.model.info.family,
+        explanation={lang: plan.explanation(lang) for lang in ("zh", "en")}, output_dir=str(run.output_dir),
+        device=str(run.device),
+    ))
+    losses: deque[float] = deque(maxlen=max(1, plan.steps_per_epoch))
+    step_times: deque[float] = deque(maxlen=20)
+    accum = cfg.gradient_accumulation_steps
+    for epoch in range(1, plan.epochs + 1):
+        run.epoch, epoch_start, run.vae_encodes = epoch, time.time(), 0
+        batches = epoch_batches(plan, epoch, cfg.seed)
+        caption_rng = random.Random(f"{cfg.seed}-captions-{epoch}")
+        micro_losses = []
+        for index, refs in enumerate(batches):
+            t0 = time.perf_counter()
+            loss = compute_loss(run, refs, caption_rng)
+            if not torch.isfinite(loss):
+                raise Diverged(f"The loss became {loss.item()} at step {run.global_step + 1} (epoch {epoch}).",
+                               hint=DIVERGED_HINT)
+            run.accelerator.backward(loss / accum)
+            micro_losses.append(loss.item())
+            if (index + 1) % accum and index + 1 != len(batches):
+                continue
+            if cfg.max_grad_norm:
+                run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
+            run.optimizer.step()
+            run.lr_scheduler.step()
+            run.optimizer.zero_grad(set_to_none=True)
+            run.global_step += 1
+            step_times.append(time.perf_counter() - t0)
+            losses.append(sum(micro_losses) / len(micro_losses))
+            micro_losses = []
+            it_s = len(step_times) / sum(step_times)
+            _log_step(run, losses[-1], sum(losses) / len(losses), effective_lrs(run.optimizer.optimizer), it_s)
+            if due.sample_step(run.global_step):
+                sample(run, by_epoch=False)
+            if run.global_step >= plan.total_steps:
+                break
+        run.emit(ev.Epoch(epoch=epoch, epochs=plan.epochs, step=run.global_step,
+                          avg_loss=sum(losses) / max(1, len(losses)), seconds=time.time() - epoch_start,
+                          vae_encodes=run.vae_encodes))
+        if due.save(epoch):
+            save_lora(run, run.output_dir / f"{cfg.output_name}-{epoch:06d}.safetensors", final=False)
+        if due.sample_epoch(epoch):
+            sample(run, by_epoch=True)
+        if run.global_step >= plan.total_steps:
+            break
+    final = save_lora(run, run.output_dir / f"{cfg.output_name}.safetensors", final=True)
+    if run.tensorboard is not None:
+        run.tensorboard.close()
+    return final
+
+
+def run_training(cfg: TrainConfig, checked: Preflight, emit) -> tuple[Path, Run]:
+    """Prepare and train; OOM and Ctrl+C become typed errors, Ctrl+C after saving the current state."""
+    run = None
+    try:
+        run = prepare(cfg, checked, emit)
+        return train(run), run
+    except torch.OutOfMemoryError as exc:
+        raise OutOfMemory(
+            f"Out of memory: {str(exc).splitlines()[0]}",
+            hint="Lower train_batch_size or resolution, turn on gradient_checkpointing and cache_latents, "
+            "or use mixed_precision fp16/bf16.",
+        ) from exc
+    except KeyboardInterrupt:
+        if run is not None and run.global_step > 0:
+            save_lora(run, run.output_dir / f"{cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
+        raise Stopped("Training was stopped by the user.", hint="The current state was saved." if run else "") from None
