@@ -120,9 +120,8 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     check_train_type(cfg, model.info)  # a .ckpt's type is only known once loaded
     device = accelerator.device
     # The VAE stays float32: SD1.5's VAE overflows in fp16 (NaN latents, black previews).
-    model.vae.to(device, dtype=torch.float32)
-    model.unet.to(device, dtype=weight_dtype)
-    model.text_encoder.to(device, dtype=weight_dtype)
+    for module, dtype in ((model.vae, torch.float32), (model.unet, weight_dtype), (model.text_encoder, weight_dtype)):
+        module.to(device=device, dtype=None if module.dtype == dtype else dtype)  # no needless cast warning
 
     unet_lora = te_lora = None
     if cfg.train_unet:
@@ -358,6 +357,7 @@ def train(run: Run) -> Path:
             if cfg.max_grad_norm:
                 run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
             run.optimizer.step()
+            lrs = effective_lrs(run.optimizer.optimizer)  # the rates this step used, before the scheduler moves on
             run.lr_scheduler.step()
             run.optimizer.zero_grad(set_to_none=True)
             run.global_step += 1
@@ -365,7 +365,7 @@ def train(run: Run) -> Path:
             losses.append(sum(micro_losses) / len(micro_losses))
             micro_losses = []
             it_s = len(step_times) / sum(step_times)
-            _log_step(run, losses[-1], sum(losses) / len(losses), effective_lrs(run.optimizer.optimizer), it_s)
+            _log_step(run, losses[-1], sum(losses) / len(losses), lrs, it_s)
             if due.sample_step(run.global_step):
                 sample(run, by_epoch=False)
             if run.global_step >= plan.total_steps:
