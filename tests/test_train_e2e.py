@@ -254,3 +254,32 @@ save_model_as = "safetensors"
     assert (tmp_path / "out" / "sectioned.safetensors").is_file()
     warnings = [e.message for e in _of_type(_events(tmp_path / "out"), "warning")]
     assert any("CUDA" in w or "GPU" in w for w in warnings)  # fp16 asked for on a CPU-only machine
+
+
+def test_ctrl_c_saves_the_current_state_and_exits_with_the_stopped_code(tmp_path, tiny_sd15_file):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    data = make_dataset(tmp_path / "train", {"50_x": [(64, 64)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
+                                                                    max_train_epochs=20))
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "trainer", "--config", str(config)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(e.type == "step" for e in _events(tmp_path / "out")):
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 6
+    events = _events(tmp_path / "out")
+    checkpoint = _of_type(events, "checkpoint")[-1]
+    assert "-step" in checkpoint.path and os.path.isfile(checkpoint.path)
+    assert _of_type(events, "error")[-1].kind == "stopped"
+    assert _of_type(events, "finished")[-1].status == "stopped"
+    assert not (tmp_path / "out" / "tiny.safetensors").exists()
