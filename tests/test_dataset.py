@@ -434,3 +434,13 @@ def test_scan_many_images_through_the_pool(tmp_path: Path):
     # Sizes are the stored ones, not the 1/8 draft used to check the JPEG decodes.
     assert {(i.width, i.height) for i in scan.subsets[0].items} == {(128, 96)}
     assert [i.path.name for i in scan.subsets[0].items] == [f"{i:03d}.jpg" for i in range(200)]
+
+
+def test_full_width_commas_separate_tags(tmp_path: Path):
+    d = tmp_path / "train" / "2_小明"
+    d.mkdir(parents=True)
+    write_image(d / "a.png", (64, 64))
+    (d / "a.txt").write_text("小明，1girl，微笑", encoding="utf-8")
+    scan = scan_dataset(tmp_path / "train")
+    assert scan.subsets[0].items[0].caption == "小明,1girl,微笑"
+    assert tag_frequency(scan)["2_小明"] == {"小明": 1, "1girl": 1, "微笑": 1}

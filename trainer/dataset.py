@@ -327,6 +327,11 @@ def _read_caption(image: Path, extension: str) -> _Caption:
                 return _Caption(error="caption is neither UTF-8 nor GBK text")
     # Universal newlines, as kohya's open(..., "rt").readlines().
     first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[0].strip()
+    # Chinese input methods type the full-width comma "，" between tags. Read it as the tag
+    # separator it is meant to be: otherwise shuffle_caption and the tag counts see one long
+    # tag, and CLIP's tokenizer (which does not normalise it as open_clip's ftfy step would)
+    # gets a rare symbol instead of ",".
+    first = first.replace("，", ",")
     return _Caption(text=first or None, gbk=gbk)
 
 

@@ -45,7 +45,11 @@ SAMPLERS = {
     "dpmsingle": (DPMSolverSinglestepScheduler, {}),
 }
 
-SD_BETAS = {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000}
+# SD's own scheduler settings (its scheduler_config.json): the training betas, steps_offset 1.
+SD_BETAS = {
+    "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "num_train_timesteps": 1000,
+    "steps_offset": 1,
+}
 
 
 def make_sampler(name: str):

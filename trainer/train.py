@@ -13,6 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +42,7 @@ class Run:
     """Everything prepared for one training run."""
 
     cfg: TrainConfig
-    emit: callable
+    emit: Callable[[ev.Event], None]
     scan: DatasetScan
     plan: StepPlan
     model: BaseModel
