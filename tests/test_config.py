@@ -376,6 +376,50 @@ enable_bucket = true
 # ---------------------------------------------------------------------------
 
 
+def test_lora_scripts_short_section_names_load(work):
+    """lora-scripts' own sectioned style: [model] [dataset] [network] [optimizer] [training] ..."""
+    cfg = load(
+        work,
+        """\
+[model]
+pretrained_model_name_or_path = "./sd-models/model.safetensors"
+model_train_type = "sd-lora"
+
+[dataset]
+train_data_dir = "./train/aki"
+resolution = "512,768"
+enable_bucket = true
+
+[network]
+network_dim = 64
+network_alpha = 32
+
+[optimizer]
+optimizer_type = "Lion"
+unet_lr = 3e-5
+text_encoder_lr = 1.5e-5
+
+[training]
+max_train_epochs = 12
+train_batch_size = 2
+
+[sample]
+sample_prompts = "aki, 1girl --w 512 --h 768"
+sample_every_n_epochs = 2
+
+[saving]
+output_name = "aki"
+save_every_n_epochs = 4
+
+[others]
+seed = 7
+""",
+    )
+    assert (cfg.network_dim, cfg.network_alpha, cfg.optimizer_type) == (64, 32, "Lion")
+    assert cfg.resolution_wh == (512, 768) and cfg.max_train_epochs == 12 and cfg.seed == 7
+    assert cfg.unet_learning_rate == pytest.approx(3e-5) and cfg.sample_every_n_epochs == 2
+
+
 def test_key_twice_with_different_values_names_both_places(work):
     err = refused({"model": {**BASE, "learning_rate": 1e-4}, "optimizer": {"learning_rate": 2e-4}})
     text = str(err)
