@@ -203,6 +203,8 @@ def cache_all_latents(run: Run) -> None:
             chunk = group[start : start + 4]
             for ref, latent in zip(chunk, encode_latents(run, chunk)):
                 run.latent_cache[ref.item.path] = latent
+            if len(run.latent_cache) % 100 < len(chunk):
+                log.info("cached %d/%d latents", len(run.latent_cache), len(refs))
 
 
 def batch_latents(run: Run, refs) -> torch.Tensor:
@@ -328,8 +330,6 @@ def train(run: Run) -> Path:
     cfg, plan = run.cfg, run.plan
     due = Due(cfg, plan)
     params = [p for group in run.lora for p in group.parameters()]
-    if cfg.cache_latents:
-        cache_all_latents(run)
     run.emit(ev.Started(
         total_steps=plan.total_steps, tutorial_steps=plan.tutorial_steps, epochs=plan.epochs, images=plan.images,
         repeats=plan.repeats, batches_per_epoch=plan.batches_per_epoch, steps_per_epoch=plan.steps_per_epoch,
@@ -337,6 +337,8 @@ def train(run: Run) -> Path:
         explanation={lang: plan.explanation(lang) for lang in ("zh", "en")}, output_dir=str(run.output_dir),
         device=str(run.device),
     ))
+    if cfg.cache_latents:
+        cache_all_latents(run)
     losses: deque[float] = deque(maxlen=max(1, plan.steps_per_epoch))
     step_times: deque[float] = deque(maxlen=20)
     accum = cfg.gradient_accumulation_steps
