@@ -113,15 +113,33 @@ class ErrorEvent(Event):
 
 
 @dataclass
+class LrFinder(Event):
+    """The DAdaptation learning-rate finder's result (tutorial 三、如何利用DA优化器寻找一个最优的学习率)."""
+
+    type: ClassVar[str] = "lr_finder"
+    settled: bool  # whether d*lr stopped rising within the step budget
+    settled_step: int | None
+    suggested_unet_lr: float  # the settled d*lr
+    suggested_text_encoder_lr_half: float  # 1/2 of it, as the tutorial says
+    suggested_text_encoder_lr_tenth: float  # 1/10 of it
+    suggested_lion_lr: float  # the tutorial: Lion needs the value / 3
+    curve: list[list[float]]  # [[step, d*lr], ...] for the chart
+    path: str = ""  # the lr_finder.json written beside
+
+
+@dataclass
 class Finished(Event):
     type: ClassVar[str] = "finished"
     status: str  # "ok", "stopped", "error"
     path: str | None  # the final LoRA, when one was written
     exit_code: int = 0
+    # Over/under-fitting advice from the loss curve and settings (tutorial 三、过拟合/欠拟合):
+    # {"verdict": "overfitting" | "underfitting" | "fine" | "unknown", "zh": str, "en": str, "levers": [...]}
+    advice: dict | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (Started, Step, Epoch, Sample, Checkpoint, WarningEvent, ErrorEvent, Finished)
+    cls.type: cls for cls in (Started, Step, Epoch, Sample, Checkpoint, WarningEvent, ErrorEvent, LrFinder, Finished)
 }
 
 
