@@ -300,7 +300,7 @@ def test_lora_scripts_gui_toml_loads(work):
     assert cfg.max_token_length == 225
     assert any("max_token_length = 255" in note for note in cfg.notes)
     assert cfg.xformers is True
-    for key in ("v2", "lowram", "save_state", "network_dropout", "cache_latents_to_disk", "persistent_data_loader_workers"):
+    for key in ("v2", "lowram", "network_dropout", "cache_latents_to_disk", "persistent_data_loader_workers"):
         assert key in cfg.ignored_keys, key
     assert cfg.ignored_keys["v2"] is False
     assert any(note.startswith("ignored v2 = False") and "default" in note for note in cfg.notes)
@@ -495,8 +495,8 @@ def test_not_supported_key_refused_when_it_would_change_training(work):
 
 def test_not_supported_key_accepted_with_its_default(work):
     cfg = config_from_dict({**BASE, "flip_aug": False, "v2": False, "network_args": [], "loss_type": "l2",
-                            "caption_dropout_rate": 0.0, "resume": ""})
-    assert set(cfg.ignored_keys) == {"flip_aug", "v2", "network_args", "loss_type", "caption_dropout_rate", "resume"}
+                            "caption_dropout_rate": 0.0})
+    assert set(cfg.ignored_keys) == {"flip_aug", "v2", "network_args", "loss_type", "caption_dropout_rate"}
     assert all("default" in note for note in cfg.notes if note.startswith("ignored"))
 
 
@@ -523,8 +523,7 @@ def test_not_supported_key_with_a_danlu_alternative_says_so(work):
 
 
 def test_not_supported_table_covers_the_options_users_meet():
-    for key in ("v2", "v_parameterization", "cache_text_encoder_outputs", "save_state", "save_last_n_epochs",
-                "save_last_n_epochs_state", "resume", "network_args", "network_dropout", "scale_weight_norms",
+    for key in ("v2", "v_parameterization", "cache_text_encoder_outputs", "network_args", "network_dropout", "scale_weight_norms",
                 "color_aug", "flip_aug", "random_crop", "face_crop_aug_range", "full_fp16", "full_bf16",
                 "no_half_vae", "lowram", "cache_latents_to_disk", "vae_batch_size",
                 "persistent_data_loader_workers", "max_data_loader_n_workers", "multires_noise_iterations",
@@ -840,7 +839,7 @@ def test_help_carries_the_tutorial():
 
 def test_sections_follow_the_tutorial():
     assert fields_in_section("paths")[:3] == ["pretrained_model_name_or_path", "vae", "train_data_dir"]
-    assert {"max_train_epochs", "train_batch_size", "save_every_n_epochs", "max_train_steps",
+    assert {"max_train_epochs", "train_batch_size", "save_every_n_epochs", "save_last_n_epochs", "max_train_steps",
             "gradient_accumulation_steps"} == set(fields_in_section("steps"))
     assert fields_in_section("effect")[:3] == ["unet_lr", "text_encoder_lr", "learning_rate"]
     assert {"network_dim", "network_alpha", "optimizer_type", "lr_scheduler"} <= set(fields_in_section("effect"))

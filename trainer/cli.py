@@ -1,20 +1,20 @@
 """`python -m trainer --config run.toml`: train, reporting through events.jsonl and train.log.
 
 Exit codes (trainer/errors.py): 0 done, 1 internal error, 2 config, 3 data, 4 model,
-5 out of memory, 6 stopped by the user, 7 diverged (NaN loss).
+5 out of memory, 6 stopped by the user, 7 diverged (NaN loss), 8 disk full.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import signal
 import sys
 import traceback
 from pathlib import Path
 
 from . import events as ev
 from .errors import TrainerError
+from .stopping import StopSignals
 
 log = logging.getLogger("trainer")
 
@@ -25,6 +25,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", help="events.jsonl path (default: {output_dir}/events.jsonl)")
     parser.add_argument("--dry-run", action="store_true",
                         help="check config, data set and base model, print the step plan as JSON, train nothing")
+    parser.add_argument("--find-lr", action="store_true",
+                        help="the tutorial's DAdaptation learning-rate finder: run until d*lr settles, "
+                             "write lr_finder.json and an lr_finder event, save no LoRA")
+    parser.add_argument("--find-lr-steps", type=int, default=None,
+                        help="step budget of --find-lr (default 300)")
     return parser.parse_args(argv)
 
 
@@ -41,10 +46,6 @@ def _setup_logging(log_path: Path | None) -> None:
         file_handler = logging.FileHandler(log_path, encoding="utf-8")
         file_handler.setFormatter(fmt)
         root.addHandler(file_handler)
-
-
-def _sigterm_as_interrupt(signum, frame):  # pragma: no cover - exercised by the stop tests of issue 5
-    raise KeyboardInterrupt
 
 
 def _dry_run(checked) -> int:
@@ -95,17 +96,24 @@ def main(argv: list[str] | None = None) -> int:
     events_path = Path(args.events) if args.events else Path(cfg.output_dir) / "events.jsonl"
     writer = ev.EventWriter(events_path)
     _setup_logging(events_path.parent / "train.log")
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    signals = StopSignals().install()
     for note in cfg.notes:
         log.info("%s", note)
     try:
         checked = preflight(cfg)  # data and model problems surface here, before torch is imported
+        if args.find_lr:
+            from .lr_finder import DEFAULT_MAX_STEPS, find_lr
+
+            find_lr(cfg, checked, writer.emit, max_steps=args.find_lr_steps or DEFAULT_MAX_STEPS)
+            writer.emit(ev.Finished(status="ok", path=None, exit_code=0))
+            return 0
         from .train import run_training
 
-        final, _ = run_training(cfg, checked, writer.emit)
-        writer.emit(ev.Finished(status="ok", path=str(final), exit_code=0))
+        final, run = run_training(cfg, checked, writer.emit, signals)
+        writer.emit(ev.Finished(status="ok", path=str(final), exit_code=0, advice=run.advice))
         log.info("finished: %s", final)
+        if run.advice:
+            log.info("%s", run.advice["en"])
         return 0
     except TrainerError as exc:
         return _report(writer, exc)

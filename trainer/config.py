@@ -164,13 +164,8 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     # saving and resuming
     "save_every_n_steps": None,
     "save_n_epoch_ratio": None,
-    "save_last_n_epochs": None,
-    "save_last_n_epochs_state": None,
     "save_last_n_steps": None,
     "save_last_n_steps_state": None,
-    "save_state": False,
-    "save_state_on_train_end": False,
-    "resume": None,
     "initial_epoch": None,
     "initial_step": None,
     "skip_until_initial_step": False,
@@ -315,7 +310,6 @@ _INERT_UNLESS: dict[str, tuple[str, Callable[[dict], bool]]] = {
     "noise_offset_random_strength": ("noise_offset", lambda d: _truthy(d, "noise_offset")),
     "ip_noise_gamma_random_strength": ("ip_noise_gamma", lambda d: _truthy(d, "ip_noise_gamma")),
     "lr_scheduler_power": ("lr_scheduler", lambda d: d.get("lr_scheduler") == "polynomial"),
-    "save_last_n_epochs_state": ("save_state", lambda d: _truthy(d, "save_state")),
     "save_last_n_steps_state": ("save_state", lambda d: _truthy(d, "save_state")),
     "token_warmup_min": ("token_warmup_step", lambda d: _truthy(d, "token_warmup_step")),
     "base_weights_multiplier": ("base_weights", lambda d: _truthy(d, "base_weights")),
@@ -415,6 +409,8 @@ _LR_HINT = "typical values: 1e-4 for the U-Net, 1e-5 for the text encoder, 1 wit
 # treat 0 as "not set": normalised to None so 0 does not trip the >= 1 bound.
 _ZERO_MEANS_UNSET = (
     "save_every_n_epochs",
+    "save_last_n_epochs",
+    "save_last_n_epochs_state",
     "max_train_epochs",
     "max_train_steps",
     "sample_every_n_epochs",
@@ -597,6 +593,51 @@ class TrainConfig(BaseModel):
         "Save the LoRA every N epochs, so you can pick the best epoch afterwards. Empty or 0: save only at "
         "the end.",
         ge=1,
+    )
+    save_last_n_epochs: Optional[int] = _f(
+        None,
+        "steps",
+        "只保留最近 N 个按轮保存的模型，更早的在新文件写好并校验后才删除，省硬盘。留空则全部保留。",
+        "Keep only the last N per-epoch LoRA files; an older one is deleted only after the new one is "
+        "written and read back. Empty: keep them all.",
+        ge=1,
+    )
+    save_state: bool = _f(
+        False,
+        "advanced",
+        "每次按轮保存时，同时保存完整训练状态（LoRA、优化器、学习率调度器、步数、随机数状态），"
+        "训练结束时也保存一次，之后可以用 resume 从这里接着训练。停止训练时总会保存一次状态。",
+        "With every per-epoch save, also save the full training state (LoRA, optimizer, scheduler, step, "
+        "random states), and once more at the end, so resume can continue from it. Stopping a run always "
+        "saves its state.",
+    )
+    save_state_on_train_end: bool = _f(
+        False,
+        "advanced",
+        "只在训练结束时保存一次完整训练状态（用于之后接着多训几轮）。",
+        "Save the full training state once, at the end (to train more epochs later).",
+    )
+    save_last_n_epochs_state: Optional[int] = _f(
+        None,
+        "advanced",
+        "只保留最近 N 个按轮保存的训练状态。",
+        "Keep only the last N per-epoch training states.",
+        ge=1,
+    )
+    resume: Optional[str] = _f(
+        None,
+        "advanced",
+        "从保存的训练状态文件夹（xxx-state）接着训练：同样的配置和种子下，停下再继续与一次训完结果相同。",
+        "Continue from a saved training state folder (xxx-state): with the same config and seed, stopping "
+        "and resuming gives the same result as one run straight through.",
+    )
+    stop_on_diverging: bool = _f(
+        False,
+        "advanced",
+        "发现“炸炉”迹象（loss 远高于平时水平，或预览图全黑/纯色）时直接停止训练，而不只是警告。"
+        "loss 变成 NaN 时无论如何都会停止。",
+        "Stop the run when it shows signs of diverging (炸炉: the loss far above its running level, or "
+        "black/flat preview images) instead of only warning. A NaN loss always stops the run.",
     )
     # No hidden default: sd-scripts silently uses 1600 steps when neither this nor
     # max_train_epochs is set, which confused users; Danlu asks for one of them instead.
@@ -1406,6 +1447,7 @@ def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) 
         "train_data_dir": ("dir", "give the folder that holds the repeat_name subfolders, e.g. ./train/aki"),
         "reg_data_dir": ("dir", "give the regularization images folder, or leave reg_data_dir empty"),
         "network_weights": ("file", "give the path of the LoRA .safetensors to continue from, or leave it empty"),
+        "resume": ("dir", "give the path of a saved state folder (name ending in -state), or leave resume empty"),
     }
     for name, (kind, hint) in must_exist.items():
         value = getattr(cfg, name)

@@ -56,6 +56,13 @@ class Diverged(TrainerError):
     exit_code = 7
 
 
+class DiskFull(TrainerError):
+    """Not enough free space for a save: the save was not attempted, the last good file is kept."""
+
+    kind = "disk"
+    exit_code = 8
+
+
 # Exit codes in one place, so the UI and the README can name them.
 EXIT_CODES = {
     "ok": 0,
@@ -66,4 +73,5 @@ EXIT_CODES = {
     OutOfMemory.kind: OutOfMemory.exit_code,
     Stopped.kind: Stopped.exit_code,
     Diverged.kind: Diverged.exit_code,
+    DiskFull.kind: DiskFull.exit_code,
 }

@@ -7,7 +7,13 @@ No torch import: the UI writes config files with it too.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+
+from .errors import DiskFull
+
+# Room left over after a save, so the system and the next event lines are not starved.
+DISK_MARGIN_BYTES = 64 * 1024 * 1024
 
 
 def temp_name(path: Path) -> Path:
@@ -33,3 +39,33 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def free_bytes(folder: Path) -> int:
+    """Free space where `folder` lives. The one place the trainer asks (tests replace it)."""
+    return shutil.disk_usage(folder).free
+
+
+def ensure_free_space(folder: Path | str, needed: int, what: str, keep: str | None) -> None:
+    """Refuse a save that would not fit, before anything is written or deleted."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    free = free_bytes(folder)
+    if free < needed + DISK_MARGIN_BYTES:
+        kept = f" The last good file, {keep}, is kept." if keep else ""
+        raise DiskFull(
+            f"Not enough disk space to save {what}: {needed / 2**20:.1f} MB needed (plus "
+            f"{DISK_MARGIN_BYTES // 2**20} MB to spare), {free / 2**20:.1f} MB free in {folder}.{kept}",
+            hint="Free up space on that drive (old runs in output/, caches), or set output_dir to another drive, "
+            "then resume from the last saved state.",
+            field="output_dir",
+        )
+
+
+def replace_folder(tmp: Path, final: Path) -> None:
+    """Put a fully written folder in place of `final`; the old one goes only after the new is there."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)

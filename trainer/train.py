@@ -20,7 +20,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import events as ev
+from .advice import fitting_advice
 from .config import TrainConfig
+from .control import ControlInbox
+from .divergence import ADVICE_EN, LossWatch, flat_or_black
 from .dataset import DatasetScan, dataset_dirs, process_caption, tag_frequency
 from .errors import Diverged, OutOfMemory, Stopped
 from .lora import LoraModules, add_lora, kohya_state_dict, load_kohya_weights
@@ -29,7 +32,9 @@ from .model_loading import BaseModel, load_base_model, load_state_dict_file
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs
 from .plan import StepPlan, epoch_batches
 from .preflight import Preflight, check_train_type
-from .safe_write import atomic_write_bytes
+from .safe_write import atomic_write_bytes, ensure_free_space
+from .state import Position, caption_rng_for, load_training_state, save_training_state
+from .stopping import StopSignals
 from .text_encoding import encode, tokenize
 
 log = logging.getLogger("trainer")
@@ -54,12 +59,20 @@ class Run:
     base_metadata: dict
     weight_dtype: torch.dtype
     output_dir: Path
+    generator: torch.Generator = None  # noise, timesteps and VAE sampling: saved with the state, so resume is exact
+    inbox: ControlInbox = None
+    signals: StopSignals | None = None
     latent_cache: dict = field(default_factory=dict)
     vae_encodes: int = 0
     global_step: int = 0
     epoch: int = 0
     tensorboard: object = None
-    saved: list[str] = field(default_factory=list)
+    epoch_files: list[Path] = field(default_factory=list)  # per-epoch LoRAs, oldest first
+    epoch_states: list[Path] = field(default_factory=list)
+    last_good: str | None = None  # the newest LoRA written, named in disk-full errors
+    resumed_from: Position | None = None
+    losses: deque = field(default_factory=deque)  # the last epoch's step losses, for avg_loss
+    advice: dict | None = None  # over/under-fitting advice, once finished
 
     @property
     def device(self) -> torch.device:
@@ -154,7 +167,12 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
                                       started_at=started_at, optimizer_desc=optimizer_desc)
     run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, lora=lora, optimizer=optimizer,
               lr_scheduler=lr_scheduler, accelerator=accelerator, prompts=prompts, base_metadata=base_metadata,
-              weight_dtype=weight_dtype, output_dir=output_dir)
+              weight_dtype=weight_dtype, output_dir=output_dir,
+              generator=torch.Generator().manual_seed(cfg.seed), inbox=ControlInbox(output_dir))
+    run.inbox.clear_stale()
+    if cfg.resume:
+        run.resumed_from = load_training_state(run, Path(cfg.resume))
+        log.info("resuming from %s at step %d", cfg.resume, run.resumed_from.global_step)
     if cfg.log_with == "tensorboard":
         from torch.utils.tensorboard import SummaryWriter
 
@@ -179,12 +197,12 @@ def load_pixels(path: str, resized: tuple[int, int], crop: tuple[int, int, int, 
 
 
 @torch.no_grad()
-def encode_latents(run: Run, refs) -> torch.Tensor:
+def encode_latents(run: Run, refs, generator: torch.Generator) -> torch.Tensor:
     pixels = torch.stack([load_pixels(r.item.path, r.resized, r.crop) for r in refs])
     pixels = pixels.to(run.device)
     vae = run.model.vae
     run.vae_encodes += len(refs)
-    return vae.encode(pixels).latent_dist.sample() * vae.config.scaling_factor
+    return vae.encode(pixels).latent_dist.sample(generator=generator) * vae.config.scaling_factor
 
 
 def cache_all_latents(run: Run) -> None:
@@ -195,13 +213,15 @@ def cache_all_latents(run: Run) -> None:
             unique.setdefault(ref.item.path, ref)
     refs = list(unique.values())
     log.info("caching latents of %d images", len(refs))
+    # Its own generator: a resumed run caches again and must get the very same latents.
+    generator = torch.Generator().manual_seed(run.cfg.seed)
     by_bucket: dict = {}
     for ref in refs:
         by_bucket.setdefault(tuple(ref.bucket), []).append(ref)
     for group in by_bucket.values():
         for start in range(0, len(group), 4):
             chunk = group[start : start + 4]
-            for ref, latent in zip(chunk, encode_latents(run, chunk)):
+            for ref, latent in zip(chunk, encode_latents(run, chunk, generator)):
                 run.latent_cache[ref.item.path] = latent
             if len(run.latent_cache) % 100 < len(chunk):
                 log.info("cached %d/%d latents", len(run.latent_cache), len(refs))
@@ -210,7 +230,7 @@ def cache_all_latents(run: Run) -> None:
 def batch_latents(run: Run, refs) -> torch.Tensor:
     if run.latent_cache:
         return torch.stack([run.latent_cache[r.item.path] for r in refs])
-    return encode_latents(run, refs)
+    return encode_latents(run, refs, run.generator)
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,13 +245,17 @@ def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
     with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
         hidden = encode(model.text_encoder, ids, cfg.clip_skip)
 
-    noise = torch.randn_like(latents)
+    def randn(*shape):  # drawn on the CPU from the run's generator, then moved: reproducible on any device
+        return torch.randn(shape, generator=run.generator).to(latents.device, latents.dtype)
+
+    noise = randn(*latents.shape)
     if cfg.noise_offset:
         # Offset noise (crosslabs.org/blog/diffusion-with-offset-noise): lets the model learn
         # very dark and very bright images.
-        noise = noise + cfg.noise_offset * torch.randn(latents.shape[0], latents.shape[1], 1, 1, device=latents.device)
+        noise = noise + cfg.noise_offset * randn(latents.shape[0], latents.shape[1], 1, 1)
     scheduler = model.noise_scheduler
-    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), device=latents.device)
+    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), generator=run.generator)
+    timesteps = timesteps.to(latents.device)
     noisy = scheduler.add_noise(latents, noise, timesteps)
     with run.accelerator.autocast():
         prediction = model.unet(noisy, timesteps, hidden).sample
@@ -249,20 +273,66 @@ def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
 # Saving and sampling
 
 
-def save_lora(run: Run, path: Path, *, final: bool) -> Path:
+def _read_back(path: Path) -> None:
+    """Open a written LoRA again, so nothing older is deleted on the strength of a bad file."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        for key in f.keys():
+            f.get_slice(key)
+
+
+def save_lora(run: Run, path: Path, *, final: bool, state: Path | None = None) -> Path:
     try:
-        state = kohya_state_dict(run.lora, run.cfg.network_alpha, SAVE_DTYPES[run.cfg.save_precision])
+        tensors = kohya_state_dict(run.lora, run.cfg.network_alpha, SAVE_DTYPES[run.cfg.save_precision])
     except ValueError as exc:
         raise Diverged(f"Not saving {path.name}: {exc}.", hint=DIVERGED_HINT) from exc
-    meta = checkpoint_metadata(run.base_metadata, epoch=run.epoch, step=run.global_step)
-    atomic_write_bytes(path, serialize_with_hashes(state, meta))
-    run.saved.append(str(path))
+    data = serialize_with_hashes(tensors, checkpoint_metadata(run.base_metadata, epoch=run.epoch, step=run.global_step))
+    ensure_free_space(path.parent, len(data), path.name, keep=run.last_good)
+    atomic_write_bytes(path, data)
+    run.last_good = str(path)
     log.info("saved %s", path)
-    run.emit(ev.Checkpoint(path=str(path), epoch=run.epoch, step=run.global_step, final=final))
+    run.emit(ev.Checkpoint(path=str(path), epoch=run.epoch, step=run.global_step, final=final,
+                           extra={"state": str(state)} if state else {}))
     return path
 
 
+def save_state(run: Run, folder: Path, position: Position) -> Path:
+    save_training_state(run, folder, position)
+    log.info("saved training state %s", folder)
+    return folder
+
+
+def _prune(paths: list[Path], keep: int | None) -> None:
+    """save_last_n_epochs(_state): drop the oldest, only after the newest was written and read."""
+    import shutil
+
+    while keep and len(paths) > keep:
+        old = paths.pop(0)
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+        log.info("removed %s (keeping the last %d)", old.name, keep)
+
+
+def save_epoch(run: Run, epoch: int) -> None:
+    cfg = run.cfg
+    state = None
+    if cfg.save_state:
+        position = Position(global_step=run.global_step, epoch=epoch + 1, next_batch=0, losses=list(run.losses))
+        state = save_state(run, run.output_dir / f"{cfg.output_name}-{epoch:06d}-state", position)
+        run.epoch_states.append(state)
+    path = save_lora(run, run.output_dir / f"{cfg.output_name}-{epoch:06d}.safetensors", final=False, state=state)
+    _read_back(path)
+    run.epoch_files.append(path)
+    _prune(run.epoch_files, cfg.save_last_n_epochs)
+    _prune(run.epoch_states, cfg.save_last_n_epochs_state)
+
+
 def sample(run: Run, *, by_epoch: bool) -> None:
+    from PIL import Image as PILImage
+
     from .sampling import render_samples
 
     if not run.prompts:
@@ -275,6 +345,22 @@ def sample(run: Run, *, by_epoch: bool) -> None:
         epoch=run.epoch if by_epoch else None, step=run.global_step, seed=run.cfg.seed, device=run.device,
     )
     run.emit(ev.Sample(epoch=run.epoch, step=run.global_step, paths=paths))
+    bad = []
+    for path in paths:
+        with PILImage.open(path) as image:
+            if kind := flat_or_black(image):
+                bad.append(f"{Path(path).name} ({kind})")
+    if bad:
+        diverging(run, f"Preview images came out black or flat: {', '.join(bad)}. This is the tutorial's 出黑图 sign "
+                       "of 炸炉 (diverging training).")
+
+
+def diverging(run: Run, message: str) -> None:
+    """A warning of kind diverging; with stop_on_diverging it stops the run (keeping the last good file)."""
+    run.emit(ev.WarningEvent(kind="diverging", message=message, hint=ADVICE_EN))
+    log.warning("%s", message)
+    if run.cfg.stop_on_diverging:
+        raise Diverged(message + " Stopped because stop_on_diverging is on.", hint=DIVERGED_HINT)
 
 
 class Due:
@@ -295,10 +381,14 @@ class Due:
         n = self.cfg.sample_every_n_steps
         return bool(n) and step % n == 0
 
+    def final_state(self) -> bool:
+        return self.cfg.save_state or self.cfg.save_state_on_train_end
+
 
 DIVERGED_HINT = (
-    "The loss became NaN/infinite (炸炉). Lower the learning rate (unet_lr, text_encoder_lr), "
-    "use fewer repeats or epochs, or train in fp32/bf16. The last good checkpoint is kept."
+    "The loss became NaN/infinite (炸炉). Lower the learning rate (unet_lr, text_encoder_lr), use fewer "
+    "repeats or epochs, or train in bf16 instead of fp16. Danlu already keeps the VAE in float32 (no_half_vae). "
+    "The last good checkpoint is kept."
 )
 
 
@@ -326,30 +416,36 @@ def _log_step(run: Run, loss: float, avg: float, lrs: list[float], it_s: float) 
                  run.epoch, loss, avg, it_s)
 
 
-def train(run: Run) -> Path:
+@dataclass
+class StepDone:
+    epoch: int
+    next_batch: int  # where this epoch continues
+    caption_rng: random.Random
+    loss: float
+    lrs: list[float]
+
+
+@dataclass
+class EpochDone:
+    epoch: int
+
+
+def optimisation_steps(run: Run, start: Position):
+    """The optimisation itself: yields StepDone after each optimizer step and EpochDone after each epoch."""
     cfg, plan = run.cfg, run.plan
-    due = Due(cfg, plan)
     params = [p for group in run.lora for p in group.parameters()]
-    run.emit(ev.Started(
-        total_steps=plan.total_steps, tutorial_steps=plan.tutorial_steps, epochs=plan.epochs, images=plan.images,
-        repeats=plan.repeats, batches_per_epoch=plan.batches_per_epoch, steps_per_epoch=plan.steps_per_epoch,
-        buckets=plan.buckets, base_model_type=run.model.info.family,
-        explanation={lang: plan.explanation(lang) for lang in ("zh", "en")}, output_dir=str(run.output_dir),
-        device=str(run.device),
-    ))
-    if cfg.cache_latents:
-        cache_all_latents(run)
-    losses: deque[float] = deque(maxlen=max(1, plan.steps_per_epoch))
-    step_times: deque[float] = deque(maxlen=20)
     accum = cfg.gradient_accumulation_steps
-    for epoch in range(1, plan.epochs + 1):
-        run.epoch, epoch_start, run.vae_encodes = epoch, time.time(), 0
+    check_grads = run.accelerator.scaler is None  # with fp16's grad scaler, inf gradients are skipped, not fatal
+    for epoch in range(start.epoch, plan.epochs + 1):
+        run.epoch, run.vae_encodes = epoch, 0
         batches = epoch_batches(plan, epoch, cfg.seed)
-        caption_rng = random.Random(f"{cfg.seed}-captions-{epoch}")
+        caption_rng = caption_rng_for(cfg.seed, epoch)
+        first = start.next_batch if epoch == start.epoch else 0
+        if first and start.caption_rng is not None:
+            caption_rng.setstate(start.caption_rng)
         micro_losses = []
-        for index, refs in enumerate(batches):
-            t0 = time.perf_counter()
-            loss = compute_loss(run, refs, caption_rng)
+        for index in range(first, len(batches)):
+            loss = compute_loss(run, batches[index], caption_rng)
             if not torch.isfinite(loss):
                 raise Diverged(f"The loss became {loss.item()} at step {run.global_step + 1} (epoch {epoch}).",
                                hint=DIVERGED_HINT)
@@ -358,41 +454,98 @@ def train(run: Run) -> Path:
             if (index + 1) % accum and index + 1 != len(batches):
                 continue
             if cfg.max_grad_norm:
-                run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
+                norm = run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
+                if check_grads and not torch.isfinite(norm):
+                    raise Diverged(f"The gradients became infinite at step {run.global_step + 1}.", hint=DIVERGED_HINT)
             run.optimizer.step()
             lrs = effective_lrs(run.optimizer.optimizer)  # the rates this step used, before the scheduler moves on
             run.lr_scheduler.step()
             run.optimizer.zero_grad(set_to_none=True)
             run.global_step += 1
-            step_times.append(time.perf_counter() - t0)
-            losses.append(sum(micro_losses) / len(micro_losses))
+            yield StepDone(epoch, index + 1, caption_rng, sum(micro_losses) / len(micro_losses), lrs)
             micro_losses = []
-            it_s = len(step_times) / sum(step_times)
-            _log_step(run, losses[-1], sum(losses) / len(losses), lrs, it_s)
-            if due.sample_step(run.global_step):
-                sample(run, by_epoch=False)
             if run.global_step >= plan.total_steps:
                 break
-        run.emit(ev.Epoch(epoch=epoch, epochs=plan.epochs, step=run.global_step,
-                          avg_loss=sum(losses) / max(1, len(losses)), seconds=time.time() - epoch_start,
-                          vae_encodes=run.vae_encodes))
-        if due.save(epoch):
-            save_lora(run, run.output_dir / f"{cfg.output_name}-{epoch:06d}.safetensors", final=False)
-        if due.sample_epoch(epoch):
-            sample(run, by_epoch=True)
+        yield EpochDone(epoch)
         if run.global_step >= plan.total_steps:
-            break
-    final = save_lora(run, run.output_dir / f"{cfg.output_name}.safetensors", final=True)
+            return
+
+
+def stop_now(run: Run, position: Position, reason: str) -> None:
+    """Save a LoRA and the training state of this very step, then end with the stopped code."""
+    if run.global_step > 0:
+        state = save_state(run, run.output_dir / f"{run.cfg.output_name}-state", position)
+        save_lora(run, run.output_dir / f"{run.cfg.output_name}-step{run.global_step:06d}.safetensors",
+                  final=False, state=state)
+    raise Stopped(f"Training was stopped ({reason}) at step {run.global_step}.",
+                  hint="The current LoRA and training state were saved; resume = \"<the -state folder>\" continues.")
+
+
+def train(run: Run) -> Path:
+    cfg, plan = run.cfg, run.plan
+    due = Due(cfg, plan)
+    start = run.resumed_from or Position()
+    run.global_step = start.global_step
+    run.losses = deque(start.losses, maxlen=max(1, plan.steps_per_epoch))
+    run.emit(ev.Started(
+        total_steps=plan.total_steps, tutorial_steps=plan.tutorial_steps, epochs=plan.epochs, images=plan.images,
+        repeats=plan.repeats, batches_per_epoch=plan.batches_per_epoch, steps_per_epoch=plan.steps_per_epoch,
+        buckets=plan.buckets, base_model_type=run.model.info.family,
+        explanation={lang: plan.explanation(lang) for lang in ("zh", "en")}, output_dir=str(run.output_dir),
+        device=str(run.device), extra={"resumed_at_step": start.global_step} if run.resumed_from else {},
+    ))
+    if cfg.cache_latents:
+        cache_all_latents(run)
+    watch = LossWatch()
+    all_losses: list[float] = list(start.losses)
+    step_times: deque[float] = deque(maxlen=20)
+    epoch_start = tick = time.perf_counter()
+    for done in optimisation_steps(run, start):
+        if isinstance(done, EpochDone):
+            run.emit(ev.Epoch(epoch=done.epoch, epochs=plan.epochs, step=run.global_step,
+                              avg_loss=sum(run.losses) / max(1, len(run.losses)),
+                              seconds=time.perf_counter() - epoch_start, vae_encodes=run.vae_encodes))
+            if due.save(done.epoch):
+                save_epoch(run, done.epoch)
+            if due.sample_epoch(done.epoch):
+                sample(run, by_epoch=True)
+            epoch_start = time.perf_counter()
+            continue
+        now = time.perf_counter()
+        step_times.append(now - tick)
+        tick = now
+        run.losses.append(done.loss)
+        all_losses.append(done.loss)
+        _log_step(run, done.loss, sum(run.losses) / len(run.losses), done.lrs, len(step_times) / sum(step_times))
+        if message := watch.update(run.global_step, done.loss):
+            diverging(run, message)
+        run.inbox.poll()
+        signalled = run.signals is not None and run.signals.requested
+        if run.inbox.take("stop") or signalled:
+            position = Position(run.global_step, done.epoch, done.next_batch, done.caption_rng.getstate(),
+                                list(run.losses))
+            stop_now(run, position, "signal" if signalled else "stop request")
+        if run.inbox.take("save"):
+            save_lora(run, run.output_dir / f"{cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
+        if due.sample_step(run.global_step) or run.inbox.take("sample"):
+            sample(run, by_epoch=False)
+    final_state = None
+    if due.final_state():
+        final_state = save_state(run, run.output_dir / f"{cfg.output_name}-state",
+                                 Position(run.global_step, plan.epochs + 1, 0, None, list(run.losses)))
+    final = save_lora(run, run.output_dir / f"{cfg.output_name}.safetensors", final=True, state=final_state)
+    run.advice = fitting_advice(all_losses, views_per_image=plan.train_items / max(1, plan.images) * plan.epochs)
     if run.tensorboard is not None:
         run.tensorboard.close()
     return final
 
 
-def run_training(cfg: TrainConfig, checked: Preflight, emit) -> tuple[Path, Run]:
+def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignals | None = None) -> tuple[Path, Run]:
     """Prepare and train; OOM and Ctrl+C become typed errors, Ctrl+C after saving the current state."""
     run = None
     try:
         run = prepare(cfg, checked, emit)
+        run.signals = signals
         return train(run), run
     except torch.OutOfMemoryError as exc:
         raise OutOfMemory(
@@ -401,6 +554,7 @@ def run_training(cfg: TrainConfig, checked: Preflight, emit) -> tuple[Path, Run]
             "or use mixed_precision fp16/bf16.",
         ) from exc
     except KeyboardInterrupt:
+        # Without StopSignals installed (in-process use) Ctrl+C arrives as an exception mid-step.
         if run is not None and run.global_step > 0:
             save_lora(run, run.output_dir / f"{cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
-        raise Stopped("Training was stopped by the user.", hint="The current state was saved." if run else "") from None
+        raise Stopped("Training was stopped by the user.", hint="The current LoRA was saved." if run else "") from None

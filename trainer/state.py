@@ -1,0 +1,127 @@
+"""The full training state, so a stopped run continues exactly where it was.
+
+A state folder (`{output_name}-state`, `{output_name}-000004-state`) holds:
+- lora.safetensors: the adapter weights in float32 (kohya format, so it is a usable LoRA too);
+- training_state.pt: optimizer, scheduler, grad scaler and random generator states, read back
+  with torch's weights_only loader (plain tensors and numbers, no code);
+- state.json: where the run was (step, epoch, next batch of that epoch), the caption shuffle
+  state, the recent losses, and the plan it belongs to, so a resume with another data set or
+  network size is refused instead of training something else.
+The data order needs no saving: epoch_batches(plan, epoch, seed) rebuilds it.
+The folder is written under a temporary name and renamed into place (safe_write.replace_folder).
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .errors import ConfigError
+from .lora import kohya_state_dict, load_kohya_weights
+from .safe_write import atomic_write_text, ensure_free_space, replace_folder
+
+STATE_VERSION = 1
+
+
+@dataclass
+class Position:
+    """Where a run is: the next optimizer step happens at batch `next_batch` of `epoch`."""
+
+    global_step: int = 0
+    epoch: int = 1
+    next_batch: int = 0
+    caption_rng: object = None  # random.Random state of the epoch in progress
+    losses: list[float] = field(default_factory=list)
+
+
+def _plan_identity(run) -> dict:
+    cfg, plan = run.cfg, run.plan
+    return {
+        "total_steps": plan.total_steps, "batches_per_epoch": plan.batches_per_epoch, "epochs": plan.epochs,
+        "seed": cfg.seed, "network_dim": cfg.network_dim, "network_alpha": float(cfg.network_alpha),
+        "train_unet": cfg.train_unet, "train_text_encoder": cfg.train_text_encoder,
+        "optimizer_type": cfg.optimizer_type, "train_batch_size": cfg.train_batch_size,
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+    }
+
+
+def save_training_state(run, folder: Path, position: Position) -> Path:
+    lora = kohya_state_dict(run.lora, run.cfg.network_alpha, torch.float32)
+    tensors = {
+        "optimizer": run.optimizer.optimizer.state_dict(),
+        "scheduler": run.lr_scheduler.state_dict(),
+        "generator": run.generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    scaler = getattr(run.accelerator, "scaler", None)
+    if scaler is not None:
+        tensors["scaler"] = scaler.state_dict()
+    if torch.cuda.is_available():
+        tensors["cuda_rng"] = torch.cuda.get_rng_state_all()
+    needed = sum(t.numel() * t.element_size() for t in lora.values()) * 4  # adapter + Adam's two moments, roomy
+    ensure_free_space(folder.parent, needed, f"the training state {folder.name}", keep=None)
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_file(lora, str(tmp / "lora.safetensors"))
+    torch.save(tensors, str(tmp / "training_state.pt"))
+    caption_state = position.caption_rng
+    atomic_write_text(tmp / "state.json", json.dumps({
+        "version": STATE_VERSION,
+        "global_step": position.global_step,
+        "epoch": position.epoch,
+        "next_batch": position.next_batch,
+        "caption_rng": [caption_state[0], list(caption_state[1]), caption_state[2]] if caption_state else None,
+        "losses": position.losses[-1000:],
+        "plan": _plan_identity(run),
+        "output_name": run.cfg.output_name,
+    }, indent=1))
+    replace_folder(tmp, folder)
+    return folder
+
+
+def load_training_state(run, folder: Path) -> Position:
+    try:
+        info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        lora = load_file(str(folder / "lora.safetensors"))
+        tensors = torch.load(str(folder / "training_state.pt"), map_location="cpu", weights_only=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"resume = {folder}: not a complete Danlu training state ({exc})".splitlines()[0],
+                          hint="Choose a folder whose name ends in -state, written by a stopped or saved run.",
+                          field="resume") from exc
+    expected = _plan_identity(run)
+    different = {k: (v, expected.get(k)) for k, v in info.get("plan", {}).items() if expected.get(k) != v}
+    if different:
+        listed = ", ".join(f"{k}: {old} then, {new} now" for k, (old, new) in different.items())
+        raise ConfigError(
+            f"resume = {folder.name} was saved by a run with other settings ({listed}).",
+            hint="Resume with the config of that run (output/<run>/config.toml), or start a new run without resume.",
+            field="resume",
+        )
+    load_kohya_weights(run.lora, lora, run.cfg.network_alpha)
+    run.optimizer.optimizer.load_state_dict(tensors["optimizer"])
+    run.lr_scheduler.load_state_dict(tensors["scheduler"])
+    run.generator.set_state(tensors["generator"])
+    torch.set_rng_state(tensors["torch_rng"])
+    scaler = getattr(run.accelerator, "scaler", None)
+    if scaler is not None and "scaler" in tensors:
+        scaler.load_state_dict(tensors["scaler"])
+    if torch.cuda.is_available() and "cuda_rng" in tensors:
+        torch.cuda.set_rng_state_all(tensors["cuda_rng"])
+    caption = info.get("caption_rng")
+    return Position(
+        global_step=info["global_step"], epoch=info["epoch"], next_batch=info["next_batch"],
+        caption_rng=(caption[0], tuple(caption[1]), caption[2]) if caption else None,
+        losses=list(info.get("losses", [])),
+    )
+
+
+def caption_rng_for(seed: int, epoch: int) -> random.Random:
+    return random.Random(f"{seed}-captions-{epoch}")
