@@ -68,6 +68,8 @@ def test_events_tell_the_whole_run(single_file_run):
     assert [(c.epoch, c.final) for c in checkpoints] == [(1, False), (2, True)]
     finished = _of_type(events, "finished")[-1]
     assert finished.status == "ok" and finished.path.endswith("tiny.safetensors")
+    assert finished.advice["verdict"] in {"unknown", "fine", "overfitting", "underfitting"}
+    assert finished.advice["zh"] and finished.advice["en"]
     assert events[-1].type == "finished"
 
 

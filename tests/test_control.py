@@ -1,0 +1,300 @@
+"""Stopping without losing work, exact resume, crash and disk safety, 炸炉, the LR finder."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import ROOT, make_dataset, run_cli, tiny_run_values, write_config
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from trainer import events as ev
+from trainer.config import config_from_dict
+from trainer.control import send_request
+from trainer.errors import Diverged, DiskFull
+from trainer.preflight import preflight
+
+
+def _events(out: Path):
+    return ev.read_events(out / "events.jsonl")
+
+
+def _of_type(events, type_):
+    return [e for e in events if e.type == type_]
+
+
+def _assert_loadable_and_finite(path: Path) -> dict:
+    tensors = load_file(str(path))
+    assert tensors and all(torch.isfinite(t).all() for t in tensors.values()), path
+    return tensors
+
+
+def _start(config: Path) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "trainer", "--config", str(config)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(out: Path, type_: str, proc: subprocess.Popen, timeout: float = 120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = _of_type(_events(out), type_)
+        if found:
+            return found
+        if proc.poll() is not None:
+            raise AssertionError(f"trainer ended ({proc.returncode}) before a {type_} event: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.1)
+    raise AssertionError(f"no {type_} event within {timeout} s")
+
+
+@pytest.fixture
+def long_run(tmp_path, tiny_sd15_file):
+    """A config that would train for a long while: something to stop."""
+    data = make_dataset(tmp_path / "train", {"40_x": [(64, 64)]})
+    return write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
+                                                                  max_train_epochs=50)), tmp_path / "out"
+
+
+@pytest.mark.parametrize("how", ["control_file", "sigterm"])
+def test_stop_leaves_a_loadable_lora_and_a_state(long_run, how):
+    config, out = long_run
+    proc = _start(config)
+    _wait_for(out, "step", proc)
+    if how == "control_file":
+        send_request(out, "stop")
+    else:
+        proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 6
+    events = _events(out)
+    checkpoint = _of_type(events, "checkpoint")[-1]
+    _assert_loadable_and_finite(Path(checkpoint.path))
+    state = Path(checkpoint.extra["state"])
+    assert (state / "state.json").is_file() and (state / "training_state.pt").is_file()
+    assert _of_type(events, "finished")[-1].status == "stopped"
+    assert not list((out / "control").glob("*.json")), "the stop request was not consumed"
+
+
+def _in_process(cfg, emit):
+    from trainer.train import run_training
+
+    return run_training(cfg, preflight(cfg), emit)
+
+
+def test_stop_and_resume_equals_straight_through(tmp_path, tiny_sd15_file):
+    data = make_dataset(tmp_path / "train", {"3_x": [(64, 64), (64, 96)], "2_y": [(96, 64)]})
+    values = tiny_run_values(tiny_sd15_file, data, tmp_path / "straight", max_train_epochs=3, shuffle_caption=True,
+                             gradient_accumulation_steps=2, lr_scheduler="cosine", save_every_n_epochs=1)
+    straight, _ = _in_process(config_from_dict(values), lambda e: None)
+
+    stopped_out = tmp_path / "stopped"
+    cfg = config_from_dict({**values, "output_dir": str(stopped_out)})
+
+    def stop_mid_epoch_two(event):
+        if event.type == "step" and event.step == 6:  # 4 steps per epoch: inside epoch 2
+            send_request(stopped_out, "stop")
+
+    from trainer.errors import Stopped
+
+    with pytest.raises(Stopped):
+        _in_process(cfg, stop_mid_epoch_two)
+    state = stopped_out / "tiny-state"
+    assert (state / "state.json").is_file()
+
+    events = []
+    resumed, _ = _in_process(config_from_dict({**values, "output_dir": str(stopped_out), "resume": str(state)}),
+                             events.append)
+    steps = [e.step for e in events if e.type == "step"]
+    assert steps == list(range(7, 13)), "the resumed run must continue at step 7 and end at 12"
+    first, second = load_file(str(straight)), load_file(str(resumed))
+    assert first.keys() == second.keys()
+    for key in first:
+        torch.testing.assert_close(second[key], first[key], atol=1e-6, rtol=1e-5)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, tiny_sd15_file):
+    from trainer.errors import ConfigError, Stopped
+
+    data = make_dataset(tmp_path / "train", {"3_x": [(64, 64)]})
+    values = tiny_run_values(tiny_sd15_file, data, tmp_path / "out", max_train_epochs=2)
+
+    def stop(event):
+        if event.type == "step":
+            send_request(tmp_path / "out", "stop")
+
+    with pytest.raises(Stopped):
+        _in_process(config_from_dict(values), stop)
+    other = config_from_dict({**values, "network_dim": 8, "network_alpha": 4, "resume": str(tmp_path / "out" / "tiny-state")})
+    with pytest.raises(ConfigError, match="network_dim"):
+        _in_process(other, lambda e: None)
+
+
+def test_save_and_sample_requests_between_steps(tmp_path, tiny_sd15_file):
+    data = make_dataset(tmp_path / "train", {"4_x": [(64, 64)]})
+    out = tmp_path / "out"
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_file, data, out, max_train_epochs=1,
+                                           sample_prompts="x --w 64 --h 64 --s 2"))
+    events = []
+
+    def emit(event):
+        events.append(event)
+        if event.type == "step" and event.step == 1:
+            send_request(out, "save")
+            send_request(out, "sample")
+
+    _in_process(cfg, emit)
+    checkpoints = [e for e in events if e.type == "checkpoint"]
+    assert checkpoints[0].step == 1 and checkpoints[0].path.endswith("tiny-step000001.safetensors")
+    samples = [e for e in events if e.type == "sample"]
+    assert samples and samples[0].step == 1 and Path(samples[0].paths[0]).is_file()
+
+
+def test_nan_loss_stops_as_diverged_and_keeps_the_last_good_file(tmp_path, tiny_sd15_file, monkeypatch):
+    import trainer.train as train_module
+
+    data = make_dataset(tmp_path / "train", {"2_x": [(64, 64)]})
+    out = tmp_path / "out"
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_file, data, out, max_train_epochs=3, save_every_n_epochs=1))
+    real, calls = train_module.compute_loss, []
+
+    def fault_in_epoch_two(run, refs, rng):  # an injected fault: the loss turns NaN at the third batch
+        calls.append(1)
+        loss = real(run, refs, rng)
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    monkeypatch.setattr(train_module, "compute_loss", fault_in_epoch_two)
+    with pytest.raises(Diverged, match="nan"):
+        _in_process(cfg, lambda e: None)
+    _assert_loadable_and_finite(out / "tiny-000001.safetensors")
+    assert not (out / "tiny.safetensors").exists()
+
+
+def test_huge_learning_rate_exits_with_the_diverged_code(tmp_path, tiny_sd15_file):
+    data = make_dataset(tmp_path / "train", {"5_x": [(64, 64)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(
+        tiny_sd15_file, data, tmp_path / "out", unet_lr=1e10, text_encoder_lr=1e10, learning_rate=1e10,
+        max_grad_norm=0.0))
+    result = run_cli(config)
+    assert result.returncode == 7, result.stderr[-2000:]
+    error = _of_type(_events(tmp_path / "out"), "error")[-1]
+    assert error.kind == "diverged" and "learning rate" in error.hint
+    for path in (tmp_path / "out").glob("*.safetensors"):
+        _assert_loadable_and_finite(path)
+
+
+def test_sigkill_during_saves_never_leaves_a_truncated_file(tmp_path, tiny_sd15_file):
+    """One step per epoch and a save every epoch: killed at random moments, saving or not."""
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
+    rng = random.Random(5)
+    for attempt in range(4):
+        out = tmp_path / f"out{attempt}"
+        config = write_config(tmp_path / f"run{attempt}.toml", **tiny_run_values(
+            tiny_sd15_file, data, out, max_train_epochs=200, save_every_n_epochs=1, save_state=True,
+            network_dim=32, network_alpha=16))
+        proc = _start(config)
+        _wait_for(out, "checkpoint", proc)
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.kill()
+        proc.wait(timeout=30)
+        finals = list(out.glob("*.safetensors"))
+        assert finals
+        for path in finals:
+            with safe_open(str(path), "pt") as f:  # a truncated file fails here
+                for key in f.keys():
+                    f.get_tensor(key)
+        for state in out.glob("*-state"):
+            assert {"state.json", "training_state.pt", "lora.safetensors"} <= {p.name for p in state.iterdir()}
+
+
+def test_full_disk_gives_a_disk_error_and_keeps_the_old_file(tmp_path, tiny_sd15_file, monkeypatch):
+    import trainer.safe_write as safe_write
+
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
+    out = tmp_path / "out"
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_file, data, out, max_train_epochs=3, save_every_n_epochs=1))
+    saved = []
+
+    def free_bytes(folder):  # the one place the trainer asks: the disk fills after the first save
+        return 10**12 if not saved else 1024
+
+    def emit(event):
+        if event.type == "checkpoint":
+            saved.append(event.path)
+
+    monkeypatch.setattr(safe_write, "free_bytes", free_bytes)
+    with pytest.raises(DiskFull) as info:
+        _in_process(cfg, emit)
+    assert "tiny-000001.safetensors" in info.value.message and "kept" in info.value.message
+    _assert_loadable_and_finite(out / "tiny-000001.safetensors")
+    assert not (out / "tiny-000002.safetensors").exists()
+
+
+def test_save_last_n_epochs_keeps_only_the_newest(tmp_path, tiny_sd15_file):
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
+    out = tmp_path / "out"
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_file, data, out, max_train_epochs=5, save_every_n_epochs=1,
+                                           save_last_n_epochs=2, save_state=True, save_last_n_epochs_state=1))
+    _in_process(cfg, lambda e: None)
+    assert sorted(p.name for p in out.glob("*.safetensors")) == [
+        "tiny-000003.safetensors", "tiny-000004.safetensors", "tiny.safetensors"]
+    assert sorted(p.name for p in out.glob("*-state")) == ["tiny-000004-state", "tiny-state"]
+
+
+def test_lr_finder_settles_and_suggests_rates(tmp_path, tiny_sd15_file):
+    data = make_dataset(tmp_path / "train", {"20_x": [(64, 64), (64, 64)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
+                                                                    max_train_epochs=10, cache_latents=True))
+    result = run_cli(config, "--find-lr", "--find-lr-steps", "150")
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = _of_type(_events(tmp_path / "out"), "lr_finder")[-1]
+    assert found.settled, f"d*lr did not settle: {found.curve[-5:]}"
+    value = found.suggested_unet_lr
+    assert value > found.curve[0][1]  # it rose before it settled
+    assert found.suggested_text_encoder_lr_half == pytest.approx(value / 2)
+    assert found.suggested_text_encoder_lr_tenth == pytest.approx(value / 10)
+    assert found.suggested_lion_lr == pytest.approx(value / 3)
+    assert len(found.curve) == found.settled_step < 150
+    assert (tmp_path / "out" / "lr_finder.json").is_file()
+    assert not list((tmp_path / "out").glob("*.safetensors"))
+
+
+# ---- the detectors on their own ---------------------------------------------------------
+
+def test_loss_watch_warns_once_on_a_surge():
+    from trainer.divergence import LossWatch
+
+    watch, rng = LossWatch(), random.Random(0)
+    warnings = [watch.update(step, rng.uniform(0.05, 0.15)) for step in range(1, 201)]
+    assert not any(warnings), "a noisy but steady loss is not diverging"
+    surge = [watch.update(step, 1.0) for step in range(201, 215)]
+    assert sum(1 for w in surge if w) == 1 and "diverging" in next(w for w in surge if w)
+
+
+def test_black_and_flat_previews_are_recognised():
+    from PIL import Image
+
+    from trainer.divergence import flat_or_black
+
+    assert flat_or_black(Image.new("RGB", (64, 64))) == "black"
+    assert flat_or_black(Image.new("RGB", (64, 64), (120, 130, 140))) == "flat"
+    noisy = Image.effect_noise((64, 64), 60).convert("RGB")
+    assert flat_or_black(noisy) is None
+
+
+def test_fitting_advice_points_the_tutorials_levers():
+    from trainer.advice import fitting_advice
+
+    falling = [1.0 - i / 120 for i in range(100)]
+    over = fitting_advice(falling, views_per_image=400)
+    assert over["verdict"] == "overfitting" and "repeat ↓" in over["levers"] and "过拟合" in over["zh"]
+    flat = [0.1 + 0.01 * (i % 3) for i in range(100)]
+    under = fitting_advice(flat, views_per_image=20)
+    assert under["verdict"] == "underfitting" and "epoch ↑" in under["levers"]
+    assert fitting_advice(flat, views_per_image=600)["verdict"] == "fine"
+    assert fitting_advice(flat[:5], views_per_image=20)["verdict"] == "unknown"
