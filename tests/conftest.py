@@ -32,6 +32,13 @@ def tiny_sd15_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_sdxl_folder(tmp_path_factory) -> Path:
+    from tiny_models import save_tiny_sdxl_diffusers
+
+    return save_tiny_sdxl_diffusers(tmp_path_factory.mktemp("models") / "tiny-sdxl")
+
+
+@pytest.fixture(scope="session")
 def tiny_sdxl_file(tmp_path_factory) -> Path:
     from tiny_models import save_tiny_sdxl_single_file
 

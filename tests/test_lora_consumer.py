@@ -118,3 +118,60 @@ def test_network_weights_with_another_rank_is_a_clear_error(tmp_path, tiny_sd15_
     ))
     with pytest.raises(ModelError, match="network_dim = 4"):
         prepare(cfg, preflight(cfg), lambda event: None)
+
+
+# ---- SDXL -------------------------------------------------------------------------------
+
+@torch.no_grad()
+def _sdxl_outputs(unet, te1, te2, tok1, tok2, latents, timesteps):
+    from trainer.text_encoding import encode_sdxl, tokenize
+
+    captions = ["aidou, 1girl, red block", "a photo of a cat"]
+    hidden, pooled = encode_sdxl(te1, te2, tokenize(tok1, captions, None), tokenize(tok2, captions, None))
+    time_ids = torch.tensor([[64, 64, 0, 0, 64, 64], [96, 64, 16, 0, 64, 64]], dtype=torch.float32)
+    out = unet(latents, timesteps, hidden, added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids}).sample
+    return hidden, out
+
+
+def test_sdxl_lora_is_kohya_sdxl_and_reproduces_the_trained_model(tmp_path, tiny_sdxl_file, tiny_sdxl_folder):
+    from diffusers import StableDiffusionXLPipeline
+    from safetensors import safe_open
+
+    data = make_dataset(tmp_path / "train", {"2_aidou": [(64, 64), (64, 128)]})
+    cfg = config_from_dict(tiny_run_values(tiny_sdxl_file, data, tmp_path / "out", max_train_epochs=2,
+                                           max_bucket_reso=128, bucket_reso_steps=32))
+    events = []
+    final, run = run_training(cfg, preflight(cfg), events.append)
+    assert [e.base_model_type for e in events if e.type == "started"] == ["sdxl"]
+
+    with safe_open(str(final), "pt") as f:
+        keys, meta = set(f.keys()), f.metadata()
+    modules = {k.split(".")[0] for k in keys}
+    assert {m.split("_")[1] for m in modules} == {"unet", "te1", "te2"}
+    # kohya's SDXL U-Net names are the original SGM blocks: with layers_per_block 1, down level 1's
+    # attention is input_blocks 1 + 1*2 + 0 = 3 and level 2's is input_blocks 5 (2 transformer blocks)
+    assert "lora_unet_input_blocks_3_1_transformer_blocks_0_attn1_to_k" in modules
+    assert "lora_unet_input_blocks_5_1_transformer_blocks_1_attn2_to_v" in modules
+    assert "lora_unet_middle_block_1_transformer_blocks_1_ff_net_2" in modules
+    assert "lora_unet_output_blocks_0_1_proj_out" in modules
+    assert not any("down_blocks" in m or "up_blocks" in m for m in modules)
+    assert "lora_te2_text_model_encoder_layers_9_self_attn_out_proj" in modules
+    assert meta["ss_base_model_version"] == "sdxl_base_v1-0"
+    assert meta["modelspec.architecture"] == "stable-diffusion-xl-v1-base/lora"
+
+    latents = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    timesteps = torch.tensor([999, 250])
+    model = run.model
+    for module in (model.unet, *model.text_encoders):
+        module.eval()
+    trained = _sdxl_outputs(model.unet, model.text_encoder, model.text_encoder_2, model.tokenizer, model.tokenizer_2,
+                            latents, timesteps)
+    pipe = StableDiffusionXLPipeline.from_pretrained(str(tiny_sdxl_folder), local_files_only=True)
+    base = _sdxl_outputs(pipe.unet, pipe.text_encoder, pipe.text_encoder_2, pipe.tokenizer, pipe.tokenizer_2,
+                         latents, timesteps)
+    pipe.load_lora_weights(str(final))
+    loaded = _sdxl_outputs(pipe.unet, pipe.text_encoder, pipe.text_encoder_2, pipe.tokenizer, pipe.tokenizer_2,
+                           latents, timesteps)
+    assert (loaded[1] - base[1]).abs().max() > 1e-4
+    torch.testing.assert_close(loaded[0], trained[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(loaded[1], trained[1], atol=1e-5, rtol=1e-4)

@@ -193,13 +193,32 @@ def test_empty_dataset_is_a_data_error(tmp_path, tiny_sd15_file):
     assert error.kind == "data" and "30_" in error.message + error.hint
 
 
-def test_sdxl_base_is_a_clear_model_error(tmp_path, tiny_sdxl_file):
+def test_sdxl_single_file_trains_through_the_cli(tmp_path, tiny_sdxl_file):
+    data = make_dataset(tmp_path / "train", {"2_x": [(64, 64), (64, 96)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(
+        tiny_sdxl_file, data, tmp_path / "out", max_train_epochs=1, bucket_reso_steps=32, max_bucket_reso=128,
+        sample_prompts="x --w 64 --h 64 --s 2", sample_every_n_epochs=1, model_train_type="sdxl-lora"))
+    result = run_cli(config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = _events(tmp_path / "out")
+    assert _of_type(events, "started")[0].base_model_type == "sdxl"
+    assert _of_type(events, "sample")[0].paths
+    assert (tmp_path / "out" / "tiny.safetensors").is_file()
+
+
+def test_sd2_base_is_a_clear_model_error(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    sd2 = tmp_path / "v2-1_768-ema-pruned.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(8, 4, 3, 3),
+               "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight": torch.zeros(6, 2)}, str(sd2))
     data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
-    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sdxl_file, data, tmp_path / "out"))
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(sd2, data, tmp_path / "out"))
     result = run_cli(config)
     assert result.returncode == 4
     error = _of_type(_events(tmp_path / "out"), "error")[0]
-    assert error.kind == "model" and "SDXL" in error.message and error.field == "pretrained_model_name_or_path"
+    assert error.kind == "model" and "SD2" in error.message and error.field == "pretrained_model_name_or_path"
 
 
 def test_model_train_type_must_match_the_file(tmp_path, tiny_sd15_file):

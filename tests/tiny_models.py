@@ -66,13 +66,15 @@ SDXL_UNET_CONFIG = dict(
     layers_per_block=1,
     # SDXL: (1, 2, 10); here the deepest level (and the mid block) get 2 transformer blocks
     transformer_layers_per_block=(1, 1, 2),
-    attention_head_dim=(2, 4, 8),
+    # SDXL's head counts keep heads 64 wide (320/5, 640/10, 1280/20); shapes cannot tell them, so
+    # the single-file loader applies that rule: max(1, width // 64) heads per level.
+    attention_head_dim=(1, 1, 1),
     use_linear_projection=True,
     cross_attention_dim=96,  # 32 (CLIP-L) + 64 (OpenCLIP) hidden states concatenated
     addition_embed_type="text_time",
     addition_time_embed_dim=8,
     projection_class_embeddings_input_dim=6 * 8 + 64,  # 6 time ids x 8 + pooled text_embeds (64)
-    norm_num_groups=8,
+    norm_num_groups=32,  # SD's 32, as the single-file loader assumes (shapes cannot tell it)
 )
 
 _VAE_CONFIG = dict(
@@ -110,7 +112,7 @@ OPEN_CLIP_CONFIG = dict(
     # 10 layers, not 2: diffusers' infer_diffusers_model_type() recognises SDXL base by
     # "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias"
     num_hidden_layers=10,
-    num_attention_heads=2,
+    num_attention_heads=1,  # 64-wide heads, the rule the single-file loader applies
     max_position_embeddings=77,
     hidden_act="gelu",
     projection_dim=64,  # = hidden_size, as in OpenCLIP ViT-bigG (1280 / 1280)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from peft import LoraConfig, inject_adapter_in_model
@@ -30,7 +31,7 @@ UNET_TARGETS = (
 TEXT_ENCODER_TARGETS = r".*encoder\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_proj|out_proj)|mlp\.(fc1|fc2))"
 
 UNET_PREFIX = "lora_unet_"
-TEXT_ENCODER_PREFIX = "lora_te_"  # kohya's SD1 prefix (SDXL uses lora_te1_/lora_te2_)
+TEXT_ENCODER_PREFIX = "lora_te_"  # kohya's SD1 prefix; SDXL's two towers are lora_te1_ and lora_te2_
 
 
 @dataclass
@@ -46,34 +47,59 @@ class LoraModules:
         return params
 
 
-def _kohya_name(prefix: str, module_name: str, text_encoder: bool) -> str:
-    if text_encoder and not module_name.startswith("text_model."):
-        # transformers >= 5.6 flattened CLIPTextModel; kohya names keep the text_model level.
-        module_name = "text_model." + module_name
-    return prefix + module_name.replace(".", "_")
+def text_encoder_name(prefix: str) -> Callable[[str], str]:
+    def name(module_name: str) -> str:
+        if not module_name.startswith("text_model."):
+            # transformers >= 5.6 flattened CLIPTextModel; kohya names keep the text_model level.
+            module_name = "text_model." + module_name
+        return prefix + module_name.replace(".", "_")
+
+    return name
 
 
-def add_lora(model: torch.nn.Module, *, rank: int, alpha: float, text_encoder: bool) -> LoraModules:
+def unet_name(layers_per_block: int | None = None) -> Callable[[str], str]:
+    """kohya's U-Net names: diffusers' module paths for SD1; with layers_per_block, SDXL's SGM block names.
+
+    kohya writes SDXL LoRAs with the original (SGM) layout: down_blocks.i.attentions.j is
+    input_blocks.{1 + i*(layers_per_block+1) + j}.1, mid_block.attentions.0 is middle_block.1,
+    up_blocks.i.attentions.j is output_blocks.{i*(layers_per_block+1) + j}.1. diffusers'
+    _maybe_map_sgm_blocks_to_diffusers undoes exactly this when it loads the file.
+    """
+    def name(module_name: str) -> str:
+        if layers_per_block is not None:
+            per_level = layers_per_block + 1
+            if m := re.match(r"down_blocks\.(\d+)\.attentions\.(\d+)\.(.*)", module_name):
+                module_name = f"input_blocks.{1 + int(m[1]) * per_level + int(m[2])}.1.{m[3]}"
+            elif m := re.match(r"mid_block\.attentions\.0\.(.*)", module_name):
+                module_name = f"middle_block.1.{m[1]}"
+            elif m := re.match(r"up_blocks\.(\d+)\.attentions\.(\d+)\.(.*)", module_name):
+                module_name = f"output_blocks.{int(m[1]) * per_level + int(m[2])}.1.{m[3]}"
+        return UNET_PREFIX + module_name.replace(".", "_")
+
+    return name
+
+
+def add_lora(model: torch.nn.Module, *, rank: int, alpha: float, targets: str,
+             kohya_name: Callable[[str], str]) -> LoraModules:
     config = LoraConfig(
         r=rank,
         lora_alpha=alpha,
-        target_modules=TEXT_ENCODER_TARGETS if text_encoder else UNET_TARGETS,
+        target_modules=targets,
         lora_dropout=0.0,
         bias="none",
         init_lora_weights=True,  # kohya's init too: down kaiming-uniform, up zeros
     )
     inject_adapter_in_model(config, model, adapter_name=ADAPTER)
-    prefix = TEXT_ENCODER_PREFIX if text_encoder else UNET_PREFIX
     layers = {}
     for name, module in model.named_modules():
         if hasattr(module, "lora_A") and ADAPTER in getattr(module, "lora_A", {}):
-            layers[_kohya_name(prefix, name, text_encoder)] = module
+            layers[kohya_name(name)] = module
             for param in (module.lora_A[ADAPTER].weight, module.lora_B[ADAPTER].weight):
                 # LoRA weights train in float32 even when the frozen base is fp16/bf16.
                 param.data = param.data.float()
                 param.requires_grad_(True)
     if not layers:
-        raise ModelError("No layer of the model matched the LoRA targets; the architecture is not SD1.x.")
+        raise ModelError("No layer of the model matched the LoRA targets; the architecture is not one Danlu knows.")
     return LoraModules(layers)
 
 

@@ -22,6 +22,7 @@ def addnet_hashes(file_bytes: bytes) -> tuple[str, str]:
 def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_at: float, optimizer_desc: str) -> dict[str, str]:
     """Everything that does not change between checkpoints of one run."""
     width, height = cfg.resolution_wh
+    sdxl = base_family == "sdxl"
     meta = {
         "ss_session_id": str(uuid.uuid4().int % 2**31),
         "ss_training_started_at": str(started_at),
@@ -46,7 +47,7 @@ def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_a
         "ss_mixed_precision": cfg.mixed_precision,
         "ss_full_fp16": "False",
         "ss_v2": "False",
-        "ss_base_model_version": "sd_v1",
+        "ss_base_model_version": "sdxl_base_v1-0" if sdxl else "sd_v1",
         "ss_sd_model_name": scan_info["model_name"],
         "ss_vae_name": scan_info.get("vae_name") or "None",
         "ss_clip_skip": str(cfg.clip_skip),
@@ -71,7 +72,7 @@ def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_a
         "ss_dataset_dirs": json.dumps(scan_info["dataset_dirs"], ensure_ascii=False),
         "ss_training_comment": cfg.training_comment or "None",
         "modelspec.sai_model_spec": "1.0.0",
-        "modelspec.architecture": "stable-diffusion-v1/lora",
+        "modelspec.architecture": "stable-diffusion-xl-v1-base/lora" if sdxl else "stable-diffusion-v1/lora",
         "modelspec.implementation": "diffusers",
         "modelspec.title": cfg.output_name,
         "modelspec.resolution": f"{width}x{height}",

@@ -171,10 +171,10 @@ def detect_base_model(path: str | Path) -> ModelInfo:
 
 def check_trainable(info: ModelInfo) -> None:
     """Refuse, with the reason, a model this version cannot train (before loading gigabytes)."""
-    if info.family in ("sdxl", "sdxl_refiner"):
+    if info.family == "sdxl_refiner":
         raise ModelError(
-            f"{Path(info.path).name} is an {info.display_name} model; SDXL LoRA training is not in this version of Danlu yet.",
-            hint="Choose an SD1.5-based model (for example v1-5-pruned-emaonly.safetensors), or wait for SDXL support.",
+            f"{Path(info.path).name} is the SDXL refiner, which has no LoRA of its own to train.",
+            hint="Choose the SDXL base model (sd_xl_base_1.0.safetensors) or an SDXL fine-tune.",
             field=MODEL_FIELD,
         )
     if info.family == "sd2":

@@ -19,13 +19,15 @@ from diffusers.loaders.single_file_utils import (
     convert_ldm_clip_checkpoint,
     convert_ldm_unet_checkpoint,
     convert_ldm_vae_checkpoint,
+    convert_open_clip_checkpoint,
 )
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 from . import assets
 from .errors import ModelError
 from .model_detect import (
     MODEL_FIELD,
+    SDXL_TEXT2_PREFIX,
     UNET_PREFIX,
     VAE_PREFIX,
     ModelInfo,
@@ -42,6 +44,17 @@ class BaseModel:
     text_encoder: CLIPTextModel
     tokenizer: CLIPTokenizer
     noise_scheduler: DDPMScheduler
+    # SDXL's second text encoder (OpenCLIP ViT-bigG, with projection) and its tokenizer.
+    text_encoder_2: CLIPTextModelWithProjection | None = None
+    tokenizer_2: CLIPTokenizer | None = None
+
+    @property
+    def is_sdxl(self) -> bool:
+        return self.text_encoder_2 is not None
+
+    @property
+    def text_encoders(self) -> list:
+        return [m for m in (self.text_encoder, self.text_encoder_2) if m is not None]
 
 
 def _shipped_config(family: str, component: str) -> dict:
@@ -107,7 +120,17 @@ def unet_config_from_ldm(sd: dict[str, torch.Tensor], family: str) -> dict:
     channels = [lvl["channels"] for lvl in levels]
     attn_key = next(k for k in sd if k.startswith(p) and k.endswith("attn2.to_k.weight"))
     proj_in = next(sd[k] for k in sd if k.startswith(p) and k.endswith(".proj_in.weight"))
-    config = dict(base)  # attention_head_dim (SD1: 8 heads) comes from here: shapes cannot tell it
+    config = dict(base)
+    if isinstance(base.get("attention_head_dim"), list):
+        # SD2/SDXL give a head count per level that keeps heads 64 wide (SDXL: 320/5, 640/10,
+        # 1280/20); keep that rule for any width. SD1's single 8 comes from the shipped config.
+        config["attention_head_dim"] = [max(1, c // 64) for c in channels]
+    if f"{p}label_emb.0.0.weight" in sd:
+        # SDXL's size/crop conditioning: 6 time ids of addition_time_embed_dim each + the pooled
+        # text embedding, concatenated into label_emb's input.
+        pooled = sd[SDXL_TEXT2_PREFIX + "text_projection"].shape[1]
+        total = sd[f"{p}label_emb.0.0.weight"].shape[1]
+        config.update(projection_class_embeddings_input_dim=total, addition_time_embed_dim=(total - pooled) // 6)
     config.update(
         in_channels=sd[f"{p}input_blocks.0.0.weight"].shape[1],
         out_channels=sd[f"{p}out.2.weight"].shape[0],
@@ -218,6 +241,27 @@ def build_text_encoder(sd, family):
     return model
 
 
+def build_text_encoder_2(sd, family):
+    """SDXL's OpenCLIP ViT-bigG text tower (conditioner.embedders.1.model.*)."""
+    p = SDXL_TEXT2_PREFIX
+    vocab, hidden = sd[p + "token_embedding.weight"].shape
+    layers = len({int(m.group(1)) for k in sd if (m := re.match(rf"{re.escape(p)}transformer\.resblocks\.(\d+)\.", k))})
+    config = dict(_shipped_config(family, "text_encoder_2"))
+    config.update(
+        vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
+        intermediate_size=sd[p + "transformer.resblocks.0.mlp.c_fc.weight"].shape[0],
+        max_position_embeddings=sd[p + "positional_embedding"].shape[0],
+        projection_dim=sd[p + "text_projection"].shape[1],
+        num_attention_heads=max(1, hidden // 64),  # 64-wide heads, as every released CLIP tower
+    )
+    for key in ("_name_or_path", "architectures", "transformers_version", "torch_dtype", "dtype"):
+        config.pop(key, None)
+    model = _meta_model(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**config)))
+    state = convert_open_clip_checkpoint(model, sd, prefix=p)
+    _load_exact(model, state, "second text encoder")
+    return model
+
+
 def _strip_vae(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k[len(VAE_PREFIX):]: v for k, v in sd.items() if k.startswith(VAE_PREFIX)}
 
@@ -240,8 +284,18 @@ def training_noise_scheduler() -> DDPMScheduler:
     )
 
 
-def shipped_tokenizer() -> CLIPTokenizer:
-    return CLIPTokenizer.from_pretrained(str(assets.tokenizer_dir(1)), local_files_only=True, model_max_length=77)
+def shipped_tokenizer(which: int = 1) -> CLIPTokenizer:
+    # clean_up_tokenization_spaces only affects decoding; False silences transformers' warning.
+    return CLIPTokenizer.from_pretrained(str(assets.tokenizer_dir(which)), local_files_only=True, model_max_length=77,
+                                         clean_up_tokenization_spaces=False)
+
+
+def _folder_tokenizer(folder: Path, subfolder: str, which: int) -> CLIPTokenizer:
+    path = folder / subfolder
+    if (path / "vocab.json").is_file():
+        return CLIPTokenizer.from_pretrained(str(path), local_files_only=True, model_max_length=77,
+                                             clean_up_tokenization_spaces=False)
+    return shipped_tokenizer(which)
 
 
 def load_single_file(path: Path, vae_path: Path | None = None) -> BaseModel:
@@ -252,6 +306,7 @@ def load_single_file(path: Path, vae_path: Path | None = None) -> BaseModel:
     try:
         unet = build_unet(sd, info.family)
         text_encoder = build_text_encoder(sd, info.family)
+        text_encoder_2 = build_text_encoder_2(sd, info.family) if info.family == "sdxl" else None
         vae = load_vae_override(vae_path, info.family) if vae_path else build_vae(_strip_vae(sd), info.family)
     except (KeyError, StopIteration, RuntimeError, ValueError) as exc:
         raise ModelError(
@@ -259,7 +314,8 @@ def load_single_file(path: Path, vae_path: Path | None = None) -> BaseModel:
             hint="The file may be damaged or a kind of model Danlu does not know.",
             field=MODEL_FIELD,
         ) from exc
-    return BaseModel(info, unet, vae, text_encoder, shipped_tokenizer(), training_noise_scheduler())
+    return BaseModel(info, unet, vae, text_encoder, shipped_tokenizer(1), training_noise_scheduler(),
+                     text_encoder_2, shipped_tokenizer(2) if text_encoder_2 is not None else None)
 
 
 def load_diffusers_folder(folder: Path, info: ModelInfo, vae_path: Path | None = None) -> BaseModel:
@@ -267,6 +323,10 @@ def load_diffusers_folder(folder: Path, info: ModelInfo, vae_path: Path | None =
     try:
         unet = UNet2DConditionModel.from_pretrained(str(folder), subfolder="unet", local_files_only=True)
         text_encoder = CLIPTextModel.from_pretrained(str(folder), subfolder="text_encoder", local_files_only=True)
+        text_encoder_2 = None
+        if info.family == "sdxl":
+            text_encoder_2 = CLIPTextModelWithProjection.from_pretrained(
+                str(folder), subfolder="text_encoder_2", local_files_only=True)
         if vae_path:
             vae = load_vae_override(vae_path, info.family)
         else:
@@ -277,13 +337,8 @@ def load_diffusers_folder(folder: Path, info: ModelInfo, vae_path: Path | None =
             hint="It needs unet/, vae/ and text_encoder/ with their weights; copy the whole folder again.",
             field=MODEL_FIELD,
         ) from exc
-    tokenizer_dir = folder / "tokenizer"
-    tokenizer = (
-        CLIPTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, model_max_length=77)
-        if (tokenizer_dir / "vocab.json").is_file()
-        else shipped_tokenizer()
-    )
-    return BaseModel(info, unet, vae, text_encoder, tokenizer, training_noise_scheduler())
+    return BaseModel(info, unet, vae, text_encoder, _folder_tokenizer(folder, "tokenizer", 1), training_noise_scheduler(),
+                     text_encoder_2, _folder_tokenizer(folder, "tokenizer_2", 2) if text_encoder_2 is not None else None)
 
 
 def load_base_model(path: str | Path, vae: str | Path | None = None) -> BaseModel:
@@ -295,7 +350,7 @@ def load_base_model(path: str | Path, vae: str | Path | None = None) -> BaseMode
         model = load_diffusers_folder(path, info, vae_path)
     else:
         model = load_single_file(path, vae_path)
-    for module in (model.unet, model.vae, model.text_encoder):
+    for module in (model.unet, model.vae, *model.text_encoders):
         module.requires_grad_(False)
         module.eval()
     return model

@@ -21,6 +21,7 @@ from diffusers import (
     LMSDiscreteScheduler,
     PNDMScheduler,
     StableDiffusionPipeline,
+    StableDiffusionXLPipeline,
 )
 
 from .prompts import SamplePrompt
@@ -62,19 +63,31 @@ def sample_file_name(output_name: str, index: int, *, epoch: int | None, step: i
     return f"{output_name}_{when}_{index:02d}.png"
 
 
+def make_pipeline(model, sampler: str):
+    """A diffusers pipeline around the training modules (LoRA layers active), no copies."""
+    if model.is_sdxl:
+        return StableDiffusionXLPipeline(
+            vae=model.vae, text_encoder=model.text_encoder, text_encoder_2=model.text_encoder_2,
+            tokenizer=model.tokenizer, tokenizer_2=model.tokenizer_2, unet=model.unet,
+            scheduler=make_sampler(sampler), add_watermarker=False,
+        )
+    return StableDiffusionPipeline(
+        vae=model.vae, text_encoder=model.text_encoder, tokenizer=model.tokenizer, unet=model.unet,
+        scheduler=make_sampler(sampler), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+
+
 @torch.no_grad()
 def render_samples(
-    *, unet, vae, text_encoder, tokenizer, sampler: str, prompts: list[SamplePrompt], clip_skip: int | None,
+    *, model, sampler: str, prompts: list[SamplePrompt], clip_skip: int | None,
     out_dir: Path, output_name: str, epoch: int | None, step: int, seed: int, device: torch.device,
 ) -> list[str]:
-    pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=make_sampler(sampler),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )
+    pipe = make_pipeline(model, sampler)
     pipe.set_progress_bar_config(disable=True)
-    was_training = unet.training, text_encoder.training
-    unet.eval()
-    text_encoder.eval()
+    modules = [model.unet, *model.text_encoders]
+    was_training = [m.training for m in modules]
+    for module in modules:
+        module.eval()
     paths = []
     try:
         for index, prompt in enumerate(prompts):
@@ -86,7 +99,8 @@ def render_samples(
                     height=prompt.height, num_inference_steps=prompt.steps, guidance_scale=prompt.scale,
                     generator=generator,
                     # diffusers counts clip_skip from the last layer (1 = penultimate); kohya from 1 (2 = penultimate).
-                    clip_skip=(clip_skip - 1) if clip_skip and clip_skip > 1 else None,
+                    # SDXL always conditions on the penultimate layers (kohya ignores clip_skip there).
+                    clip_skip=(clip_skip - 1) if clip_skip and clip_skip > 1 and not model.is_sdxl else None,
                 ).images[0]
             path = out_dir / sample_file_name(output_name, index, epoch=epoch, step=step)
 
@@ -96,6 +110,6 @@ def render_samples(
             atomic_write_bytes(path, buffer.getvalue())
             paths.append(str(path))
     finally:
-        unet.train(was_training[0])
-        text_encoder.train(was_training[1])
+        for module, mode in zip(modules, was_training):
+            module.train(mode)
     return paths

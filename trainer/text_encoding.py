@@ -29,15 +29,8 @@ def _final_layer_norm(text_encoder):
     return model.final_layer_norm
 
 
-def encode(text_encoder, ids: torch.Tensor, clip_skip: int | None) -> torch.Tensor:
-    """Hidden states [batch, tokens, width] for ids from `tokenize`."""
-    batch, chunks, length = ids.shape
-    flat = ids.reshape(batch * chunks, length).to(text_encoder.device)
-    if clip_skip and clip_skip > 1:
-        out = text_encoder(flat, output_hidden_states=True)
-        states = _final_layer_norm(text_encoder)(out.hidden_states[-clip_skip])
-    else:
-        states = text_encoder(flat).last_hidden_state
+def _join_chunks(states: torch.Tensor, batch: int, chunks: int, length: int) -> torch.Tensor:
+    """[batch*chunks, 77, width] -> [batch, 1 + 75*chunks + 1, width]: one BOS, the chunks' tokens, one EOS."""
     states = states.reshape(batch, chunks * length, states.shape[-1])
     if chunks == 1:
         return states
@@ -46,3 +39,31 @@ def encode(text_encoder, ids: torch.Tensor, clip_skip: int | None) -> torch.Tens
         pieces.append(states[:, c * length + 1 : c * length + 1 + CHUNK])
     pieces.append(states[:, -1:])
     return torch.cat(pieces, dim=1)
+
+
+def encode(text_encoder, ids: torch.Tensor, clip_skip: int | None) -> torch.Tensor:
+    """SD1 hidden states [batch, tokens, width] for ids from `tokenize`."""
+    batch, chunks, length = ids.shape
+    flat = ids.reshape(batch * chunks, length).to(text_encoder.device)
+    if clip_skip and clip_skip > 1:
+        out = text_encoder(flat, output_hidden_states=True)
+        states = _final_layer_norm(text_encoder)(out.hidden_states[-clip_skip])
+    else:
+        states = text_encoder(flat).last_hidden_state
+    return _join_chunks(states, batch, chunks, length)
+
+
+def encode_sdxl(text_encoder, text_encoder_2, ids: torch.Tensor, ids_2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """SDXL conditioning: both towers' penultimate hidden states side by side, and the pooled embedding.
+
+    As kohya's sdxl_train_util.get_hidden_states_sdxl and diffusers' SDXL pipeline: CLIP-L's and
+    bigG's second-to-last layer without the final layer norm, concatenated on the feature axis
+    (768 + 1280 = 2048 wide); the pooled embedding is bigG's projected EOS token, from the first
+    chunk of a long caption.
+    """
+    batch, chunks, length = ids.shape
+    out_1 = text_encoder(ids.reshape(-1, length).to(text_encoder.device), output_hidden_states=True)
+    out_2 = text_encoder_2(ids_2.reshape(-1, length).to(text_encoder_2.device), output_hidden_states=True)
+    states = torch.cat([out_1.hidden_states[-2], out_2.hidden_states[-2]], dim=-1)
+    pooled = out_2.text_embeds.reshape(batch, chunks, -1)[:, 0]
+    return _join_chunks(states, batch, chunks, length), pooled

@@ -26,7 +26,17 @@ from .control import ControlInbox
 from .divergence import ADVICE_EN, LossWatch, flat_or_black
 from .dataset import DatasetScan, dataset_dirs, process_caption, tag_frequency
 from .errors import Diverged, OutOfMemory, Stopped
-from .lora import LoraModules, add_lora, kohya_state_dict, load_kohya_weights
+from .lora import (
+    TEXT_ENCODER_PREFIX,
+    TEXT_ENCODER_TARGETS,
+    UNET_TARGETS,
+    LoraModules,
+    add_lora,
+    kohya_state_dict,
+    load_kohya_weights,
+    text_encoder_name,
+    unet_name,
+)
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
 from .model_loading import BaseModel, load_base_model, load_state_dict_file
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs
@@ -35,7 +45,7 @@ from .preflight import Preflight, check_train_type
 from .safe_write import atomic_write_bytes, ensure_free_space
 from .state import Position, caption_rng_for, load_training_state, save_training_state
 from .stopping import StopSignals
-from .text_encoding import encode, tokenize
+from .text_encoding import encode, encode_sdxl, tokenize
 
 log = logging.getLogger("trainer")
 
@@ -108,13 +118,29 @@ def _scan_info(cfg: TrainConfig, scan: DatasetScan) -> dict:
     }
 
 
-def _optimizer_groups(cfg: TrainConfig, unet_lora, te_lora) -> list[dict]:
+def _optimizer_groups(cfg: TrainConfig, unet_lora, te_loras: list) -> list[dict]:
     groups = []
     if unet_lora is not None:
         groups.append({"params": unet_lora.parameters(), "lr": cfg.unet_learning_rate, "name": "unet"})
-    if te_lora is not None:
-        groups.append({"params": te_lora.parameters(), "lr": cfg.text_encoder_learning_rate, "name": "text_encoder"})
+    if te_loras:
+        params = [p for lora in te_loras for p in lora.parameters()]
+        groups.append({"params": params, "lr": cfg.text_encoder_learning_rate, "name": "text_encoder"})
     return groups
+
+
+def _add_loras(cfg: TrainConfig, model: BaseModel) -> tuple[LoraModules | None, list[LoraModules]]:
+    """LoRA on the U-Net and on each text encoder, under kohya's names for this family."""
+    rank, alpha = cfg.network_dim, cfg.network_alpha
+    unet_lora, te_loras = None, []
+    if cfg.train_unet:
+        sgm_layers = model.unet.config.layers_per_block if model.is_sdxl else None
+        unet_lora = add_lora(model.unet, rank=rank, alpha=alpha, targets=UNET_TARGETS, kohya_name=unet_name(sgm_layers))
+    if cfg.train_text_encoder:
+        prefixes = ["lora_te1_", "lora_te2_"] if model.is_sdxl else [TEXT_ENCODER_PREFIX]
+        for encoder, prefix in zip(model.text_encoders, prefixes):
+            te_loras.append(add_lora(encoder, rank=rank, alpha=alpha, targets=TEXT_ENCODER_TARGETS,
+                                     kohya_name=text_encoder_name(prefix)))
+    return unet_lora, te_loras
 
 
 def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
@@ -134,26 +160,24 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     check_train_type(cfg, model.info)  # a .ckpt's type is only known once loaded
     device = accelerator.device
     # The VAE stays float32: SD1.5's VAE overflows in fp16 (NaN latents, black previews).
-    for module, dtype in ((model.vae, torch.float32), (model.unet, weight_dtype), (model.text_encoder, weight_dtype)):
+    for module in (model.vae, model.unet, *model.text_encoders):
+        dtype = torch.float32 if module is model.vae else weight_dtype
         module.to(device=device, dtype=None if module.dtype == dtype else dtype)  # no needless cast warning
 
-    unet_lora = te_lora = None
-    if cfg.train_unet:
-        unet_lora = add_lora(model.unet, rank=cfg.network_dim, alpha=cfg.network_alpha, text_encoder=False)
-    if cfg.train_text_encoder:
-        te_lora = add_lora(model.text_encoder, rank=cfg.network_dim, alpha=cfg.network_alpha, text_encoder=True)
-    lora = [m for m in (unet_lora, te_lora) if m is not None]
+    unet_lora, te_loras = _add_loras(cfg, model)
+    lora = [m for m in (unet_lora, *te_loras) if m is not None]
     if cfg.network_weights:
         count = load_kohya_weights(lora, load_state_dict_file(Path(cfg.network_weights)), cfg.network_alpha)
         log.info("started from %s (%d layers)", cfg.network_weights, count)
     if cfg.gradient_checkpointing:
         model.unet.enable_gradient_checkpointing()
-        if te_lora is not None:
-            model.text_encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        for encoder in model.text_encoders if te_loras else []:
+            encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.unet.train(unet_lora is not None)
-    model.text_encoder.train(te_lora is not None)
+    for encoder in model.text_encoders:
+        encoder.train(bool(te_loras))
 
-    optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_lora), cfg.optimizer_args)
+    optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_loras), cfg.optimizer_args)
     lr_scheduler = build_scheduler(
         cfg.lr_scheduler, optimizer, warmup_steps=cfg.lr_warmup_steps, total_steps=plan.total_steps,
         num_cycles=cfg.lr_scheduler_num_cycles,
@@ -237,13 +261,33 @@ def batch_latents(run: Run, refs) -> torch.Tensor:
 # One optimisation micro-step
 
 
+def sdxl_time_ids(refs, device) -> torch.Tensor:
+    """SDXL's size and crop conditioning per image: original (h, w), crop top-left, target (h, w)."""
+    rows = []
+    for r in refs:
+        left, top, _, _ = r.crop
+        rows.append([r.item.height, r.item.width, top, left, r.bucket[1], r.bucket[0]])
+    return torch.tensor(rows, dtype=torch.float32, device=device)
+
+
+def conditioning(run: Run, refs, captions: list[str]) -> tuple[torch.Tensor, dict | None]:
+    """The U-Net's text conditioning for a batch (and SDXL's added conditions)."""
+    cfg, model = run.cfg, run.model
+    ids = tokenize(model.tokenizer, captions, cfg.max_token_length)
+    with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
+        if not model.is_sdxl:
+            return encode(model.text_encoder, ids, cfg.clip_skip), None
+        ids_2 = tokenize(model.tokenizer_2, captions, cfg.max_token_length)
+        hidden, pooled = encode_sdxl(model.text_encoder, model.text_encoder_2, ids, ids_2)
+    time_ids = sdxl_time_ids(refs, hidden.device).to(hidden.dtype)
+    return hidden, {"text_embeds": pooled, "time_ids": time_ids}
+
+
 def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
     cfg, model = run.cfg, run.model
     latents = batch_latents(run, refs).to(run.weight_dtype)
     captions = [process_caption(r.item.caption, cfg.shuffle_caption, cfg.keep_tokens, rng) for r in refs]
-    ids = tokenize(model.tokenizer, captions, cfg.max_token_length)
-    with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
-        hidden = encode(model.text_encoder, ids, cfg.clip_skip)
+    hidden, added_cond = conditioning(run, refs, captions)
 
     def randn(*shape):  # drawn on the CPU from the run's generator, then moved: reproducible on any device
         return torch.randn(shape, generator=run.generator).to(latents.device, latents.dtype)
@@ -258,7 +302,7 @@ def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
     timesteps = timesteps.to(latents.device)
     noisy = scheduler.add_noise(latents, noise, timesteps)
     with run.accelerator.autocast():
-        prediction = model.unet(noisy, timesteps, hidden).sample
+        prediction = model.unet(noisy, timesteps, hidden, added_cond_kwargs=added_cond).sample
     loss = F.mse_loss(prediction.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3))
     if cfg.min_snr_gamma:
         # Min-SNR weighting (Hang et al. 2023, arXiv:2303.09556), epsilon form as kohya's apply_snr_weight.
@@ -339,8 +383,7 @@ def sample(run: Run, *, by_epoch: bool) -> None:
         return
     log.info("rendering %d preview images", len(run.prompts))
     paths = render_samples(
-        unet=run.model.unet, vae=run.model.vae, text_encoder=run.model.text_encoder, tokenizer=run.model.tokenizer,
-        sampler=run.cfg.sample_sampler, prompts=run.prompts, clip_skip=run.cfg.clip_skip,
+        model=run.model, sampler=run.cfg.sample_sampler, prompts=run.prompts, clip_skip=run.cfg.clip_skip,
         out_dir=run.output_dir / "sample", output_name=run.cfg.output_name,
         epoch=run.epoch if by_epoch else None, step=run.global_step, seed=run.cfg.seed, device=run.device,
     )
