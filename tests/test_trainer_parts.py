@@ -139,22 +139,55 @@ def test_loss_options_train_and_stay_finite(tmp_path, tiny_sd15_folder):
     assert final.is_file()
 
 
-@pytest.mark.parametrize("optimizer", ["AdamW8bit", "Lion", "DAdaptation", "Prodigy"])
-def test_tutorial_optimizers_step(tmp_path, tiny_sd15_folder, optimizer):
+ALL_OPTIMIZERS = ["AdamW", "AdamW8bit", "PagedAdamW8bit", "Lion", "Lion8bit", "PagedLion8bit", "SGDNesterov",
+                  "SGDNesterov8bit", "DAdaptation", "DAdaptAdam", "DAdaptLion", "DAdaptAdaGrad", "DAdaptSGD", "Prodigy",
+                  "AdaFactor", "torch.optim.RAdam"]
+
+
+@pytest.mark.parametrize("optimizer", ALL_OPTIMIZERS)
+def test_every_optimizer_steps_and_logs_the_rate_it_used(tmp_path, tiny_sd15_folder, optimizer):
     from trainer.config import config_from_dict
+    from trainer.optimizers import ADAPTIVE
     from trainer.preflight import preflight
     from trainer.train import run_training
 
-    lr = 1.0 if optimizer in ("DAdaptation", "Prodigy") else 1e-4
-    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64), (64, 64)]})
+    adaptive = optimizer.lower() in ADAPTIVE
+    lr = 1.0 if adaptive else 1e-4
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64), (64, 64), (64, 64)]})
     cfg = config_from_dict(tiny_run_values(
         tiny_sd15_folder, data, tmp_path / "out", max_train_epochs=1, optimizer_type=optimizer,
         learning_rate=lr, unet_lr=lr, text_encoder_lr=lr, network_train_unet_only=True,
+        lr_scheduler="adafactor" if optimizer == "AdaFactor" else "constant",
     ))
     events = []
     run_training(cfg, preflight(cfg), events.append)
     steps = [e for e in events if e.type == "step"]
-    assert len(steps) == 2 and steps[-1].lr_unet > 0
+    assert len(steps) == 3 and all(s.lr_unet > 0 for s in steps[1:])
+    if adaptive:  # the logged rate is d * lr, not the nominal 1
+        assert steps[-1].lr_unet != 1.0
+    assert not [e for e in events if e.type == "warning" and e.kind == "optimizer"]
+
+
+def test_optimizer_traps_are_warned(tmp_path, tiny_sd15_folder):
+    from trainer.optimizers import optimizer_warnings
+
+    assert len(optimizer_warnings("DAdaptation", [1e-4, 1e-5], "cosine")) == 2
+    assert optimizer_warnings("DAdaptation", [1.0, 1.0], "constant") == []
+    assert "divides the rate by 3" in optimizer_warnings("Lion", [1e-4 * 3], "constant")[0]
+    assert optimizer_warnings("Lion", [3e-5], "constant") == []
+
+
+def test_warmup_ratio_and_polynomial_power():
+    from trainer.optimizers import build_scheduler, warmup_steps
+
+    assert warmup_steps(0.1, 200) == 20 and warmup_steps(15, 200) == 15
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    scheduler = build_scheduler("polynomial", optimizer, warmup=0, total_steps=10, num_cycles=1, power=2.0)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx((1 - 5 / 10) ** 2, abs=1e-6)
 
 
 # ---- prompts and events -----------------------------------------------------------------

@@ -70,25 +70,21 @@ SECTION_TITLES = {
 }
 
 # The optimizers Danlu builds (trainer/optim: one name -> builder entry each).
-SUPPORTED_OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "DAdaptation", "DAdaptAdam", "Prodigy")
+# kohya's names (sd-scripts library/train_util.py get_optimizer); a full class path such as
+# "torch.optim.RAdam" is accepted too and imported when training starts.
+SUPPORTED_OPTIMIZERS = (
+    "AdamW", "AdamW8bit", "PagedAdamW8bit", "Lion", "Lion8bit", "PagedLion8bit", "SGDNesterov", "SGDNesterov8bit",
+    "DAdaptation", "DAdaptAdam", "DAdaptLion", "DAdaptAdaGrad", "DAdaptSGD", "Prodigy", "AdaFactor",
+)
 
-# Other optimizer names sd-scripts (library/train_util.py get_optimizer) and lora-scripts'
-# GUI accept: recognised so the message says "not supported yet" instead of "unknown".
+# Other optimizer names sd-scripts and lora-scripts' GUI accept: recognised so the message
+# says "not supported yet" instead of "unknown".
 _KOHYA_OTHER_OPTIMIZERS = (
     "PagedAdamW",
-    "PagedAdamW8bit",
     "PagedAdamW32bit",
-    "Lion8bit",
-    "PagedLion8bit",
-    "SGDNesterov",
-    "SGDNesterov8bit",
     "DAdaptAdamPreprint",
-    "DAdaptAdaGrad",
     "DAdaptAdan",
     "DAdaptAdanIP",
-    "DAdaptLion",
-    "DAdaptSGD",
-    "AdaFactor",
     "RAdamScheduleFree",
     "AdamWScheduleFree",
     "SGDScheduleFree",
@@ -220,7 +216,6 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "use_lion_optimizer": False,
     "lr_scheduler_type": "",
     "lr_scheduler_args": None,
-    "lr_scheduler_power": 1.0,
     "fused_backward_pass": False,
     # noise and loss
     "noise_offset_random_strength": False,
@@ -309,7 +304,6 @@ _INERT_UNLESS: dict[str, tuple[str, Callable[[dict], bool]]] = {
     "huber_schedule": ("loss_type", lambda d: d.get("loss_type") in ("huber", "smooth_l1")),
     "noise_offset_random_strength": ("noise_offset", lambda d: _truthy(d, "noise_offset")),
     "ip_noise_gamma_random_strength": ("ip_noise_gamma", lambda d: _truthy(d, "ip_noise_gamma")),
-    "lr_scheduler_power": ("lr_scheduler", lambda d: d.get("lr_scheduler") == "polynomial"),
     "save_last_n_steps_state": ("save_state", lambda d: _truthy(d, "save_state")),
     "token_warmup_min": ("token_warmup_step", lambda d: _truthy(d, "token_warmup_step")),
     "base_weights_multiplier": ("base_weights", lambda d: _truthy(d, "base_weights")),
@@ -720,25 +714,35 @@ class TrainConfig(BaseModel):
     )
     # cosine_with_restarts like lora-scripts (sd-scripts' default is constant).
     lr_scheduler: Literal[
-        "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"
+        "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial", "adafactor"
     ] = _f(
         "cosine_with_restarts",
         "effect",
         "学习率调度器：训练过程中学习率怎样变化。constant 保持不变；constant_with_warmup 预热后保持不变；"
         "linear 线性降低；cosine 按余弦曲线逐渐降低；cosine_with_restarts 余弦降低后重启（次数见 lr_scheduler_num_cycles）；"
-        "polynomial 多项式降低。用 DAdaptation 寻找学习率时选 constant。",
+        "polynomial 多项式降低（幂次见 lr_scheduler_power）；adafactor 配合 AdaFactor 优化器。用 DAdaptation 寻找学习率时选 constant。",
         "How the learning rate changes during training. constant: unchanged; constant_with_warmup: "
         "unchanged after the warm-up; linear: falls in a straight line; cosine: falls along a cosine curve; "
         "cosine_with_restarts: falls along a cosine and restarts (see lr_scheduler_num_cycles); polynomial: "
-        "falls along a polynomial. Use constant when searching a learning rate with DAdaptation.",
+        "falls along a polynomial (see lr_scheduler_power); adafactor: for the AdaFactor optimizer. Use "
+        "constant when searching a learning rate with DAdaptation.",
     )
-    lr_warmup_steps: int = _f(
+    # A count, or (below 1) a share of the total steps, as sd-scripts reads it.
+    lr_warmup_steps: float = _f(
         0,
         "effect",
-        "学习率预热步数：前 N 步学习率从 0 逐渐升到设定值，让训练开头更稳。默认 0（不预热）。",
+        "学习率预热步数：前 N 步学习率从 0 逐渐升到设定值，让训练开头更稳。小于 1 的数表示占总步数的比例"
+        "（0.05 = 前 5% 的步数）。默认 0（不预热）。",
         "Warm-up steps: the learning rate rises from 0 to its value over the first N steps, for a steadier "
-        "start. Default 0 (no warm-up).",
+        "start. A number below 1 is a share of the total steps (0.05 = the first 5%). Default 0 (no warm-up).",
         ge=0,
+    )
+    lr_scheduler_power: float = _f(
+        1.0,
+        "effect",
+        "polynomial 调度器的幂次：1 为线性下降，越大前期下降越快。",
+        "Power of the polynomial scheduler: 1 falls linearly, larger falls faster early on.",
+        gt=0,
     )
     lr_scheduler_num_cycles: int = _f(
         1,
@@ -1275,8 +1279,10 @@ def _normalise_optimizer(value: str) -> str:
         return by_lower[name.lower()]
     supported = ", ".join(SUPPORTED_OPTIMIZERS)
     others = {o.lower() for o in _KOHYA_OTHER_OPTIMIZERS}
-    # sd-scripts also takes a full class path such as "bitsandbytes.optim.AdamW8bit".
-    if name.lower() in others or "." in name:
+    # sd-scripts also takes a full class path such as "torch.optim.RAdam".
+    if re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", name):
+        return name
+    if name.lower() in others:
         raise _FieldProblem(
             f"optimizer_type = {value!r} is not supported yet by Danlu",
             hint=f"use one of {supported}",

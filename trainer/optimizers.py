@@ -1,7 +1,12 @@
-"""Optimizer and learning-rate scheduler by kohya name: one builder per entry, no match arms."""
+"""Optimizer and learning-rate scheduler by kohya name: one builder per entry, no match arms.
+
+Names and defaults follow sd-scripts' library/train_util.py get_optimizer / get_scheduler_fix.
+"""
 from __future__ import annotations
 
 import ast
+import importlib
+import math
 from typing import Callable
 
 import torch
@@ -9,14 +14,23 @@ import torch
 from .errors import ConfigError
 
 
-def _adamw(groups, kwargs):
-    return torch.optim.AdamW(groups, **kwargs)
+def _bnb(name: str, **defaults):
+    def build(groups, kwargs):
+        import bitsandbytes as bnb
+
+        # Some bitsandbytes optimizers (SGD8bit) require lr positionally; the groups carry their own.
+        return getattr(bnb.optim, name)(groups, **{"lr": groups[0]["lr"], **defaults, **kwargs})
+
+    return build
 
 
-def _adamw8bit(groups, kwargs):
-    import bitsandbytes as bnb
+def _dadapt(name: str):
+    def build(groups, kwargs):
+        import dadaptation
 
-    return bnb.optim.AdamW8bit(groups, **kwargs)
+        return getattr(dadaptation, name)(groups, **kwargs)
+
+    return build
 
 
 def _lion(groups, kwargs):
@@ -25,29 +39,47 @@ def _lion(groups, kwargs):
     return Lion(groups, **kwargs)
 
 
-def _dadapt_adam(groups, kwargs):
-    import dadaptation
-
-    return dadaptation.DAdaptAdam(groups, **kwargs)
-
-
 def _prodigy(groups, kwargs):
     from prodigyopt import Prodigy
 
     return Prodigy(groups, **kwargs)
 
 
+def _sgd_nesterov(groups, kwargs):
+    # kohya: momentum 0.9 unless given, Nesterov on.
+    return torch.optim.SGD(groups, **{"momentum": 0.9, "nesterov": True, **kwargs})
+
+
+def _adafactor(groups, kwargs):
+    from transformers.optimization import Adafactor
+
+    # kohya's defaults: relative_step on (the optimizer picks its own step size, so no lr is
+    # given), scale_parameter on, warmup_init off.
+    kwargs = {"relative_step": True, "scale_parameter": True, "warmup_init": False, **kwargs}
+    lr = None if kwargs["relative_step"] else groups[0]["lr"]
+    return Adafactor(groups, lr=lr, **kwargs)
+
+
 OPTIMIZERS: dict[str, Callable] = {
-    "adamw": _adamw,
-    "adamw8bit": _adamw8bit,
+    "adamw": lambda groups, kwargs: torch.optim.AdamW(groups, **kwargs),
+    "adamw8bit": _bnb("AdamW8bit"),
+    "pagedadamw8bit": _bnb("PagedAdamW8bit"),
     "lion": _lion,
-    "dadaptation": _dadapt_adam,  # kohya's "DAdaptation" means DAdaptAdam
-    "dadaptadam": _dadapt_adam,
+    "lion8bit": _bnb("Lion8bit"),
+    "pagedlion8bit": _bnb("PagedLion8bit"),
+    "sgdnesterov": _sgd_nesterov,
+    "sgdnesterov8bit": _bnb("SGD8bit", momentum=0.9, nesterov=True),
+    "dadaptation": _dadapt("DAdaptAdam"),  # kohya's "DAdaptation" means DAdaptAdam
+    "dadaptadam": _dadapt("DAdaptAdam"),
+    "dadaptlion": _dadapt("DAdaptLion"),
+    "dadaptadagrad": _dadapt("DAdaptAdaGrad"),
+    "dadaptsgd": _dadapt("DAdaptSGD"),
     "prodigy": _prodigy,
+    "adafactor": _adafactor,
 }
 
 # Optimizers whose step size is d * lr, with d adapted; logged as the learning rate used.
-ADAPTIVE = {"dadaptation", "dadaptadam", "prodigy"}
+ADAPTIVE = {"dadaptation", "dadaptadam", "dadaptlion", "dadaptadagrad", "dadaptsgd", "prodigy"}
 
 
 def parse_optimizer_args(args: list[str]) -> dict:
@@ -64,26 +96,79 @@ def parse_optimizer_args(args: list[str]) -> dict:
     return kwargs
 
 
+def _class_path(name: str) -> Callable:
+    module_name, _, class_name = name.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"optimizer_type = '{name}' cannot be imported: {exc}", field="optimizer_type",
+                          hint="Check the module and class name, or use one of kohya's optimizer names.") from exc
+    return lambda groups, kwargs: cls(groups, **kwargs)
+
+
 def build_optimizer(name: str, groups: list[dict], args: list[str]) -> torch.optim.Optimizer:
-    builder = OPTIMIZERS.get(name.lower())
+    builder = OPTIMIZERS.get(name.lower()) or (_class_path(name) if "." in name else None)
     if builder is None:
         raise ConfigError(f"optimizer_type '{name}' is not supported yet.", field="optimizer_type")
     kwargs = parse_optimizer_args(args)
     try:
         return builder(groups, kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"optimizer_args do not fit {name}: {exc}", field="optimizer_args") from exc
+
+
+def optimizer_warnings(name: str, lrs: list[float], scheduler: str) -> list[str]:
+    """Traps the tutorial and peers' users know, as sentences (the caller makes them warning events)."""
+    lower = name.lower()
+    found = []
+    if lower in ADAPTIVE:
+        if any(lr != 1.0 for lr in lrs):
+            found.append(f"{name} adapts its own step size and expects learning rates of 1 (the tutorial sets "
+                         f"unet_lr = text_encoder_lr = 1); these are {', '.join(f'{lr:g}' for lr in lrs)}.")
+        if scheduler != "constant":
+            found.append(f"{name} with the {scheduler} scheduler: the tutorial uses constant, so the adapted rate "
+                         "is not pulled down a second time.")
+    if lower in ("lion", "lion8bit", "pagedlion8bit") and max(lrs, default=0) >= 3e-4:
+        found.append(f"Lion with a learning rate of {max(lrs):g}, an AdamW-sized rate: Lion takes larger steps, "
+                     "so the tutorial divides the rate by 3 (peers use 3-10x smaller than AdamW).")
+    if lower == "adafactor" and scheduler != "adafactor":
+        found.append("AdaFactor picks its own step size; use lr_scheduler = \"adafactor\" with it (kohya does).")
+    return found
 
 
 def effective_lrs(optimizer: torch.optim.Optimizer) -> list[float]:
     """The learning rate each param group actually steps with (d * lr for D-Adaptation/Prodigy)."""
-    return [float(g.get("d", 1.0)) * float(g["lr"]) for g in optimizer.param_groups]
+    rates = []
+    for group in optimizer.param_groups:
+        lr = group["lr"]
+        if lr is None:  # AdaFactor's relative step: its own rule, computed from the optimizer state
+            lr = _adafactor_lr(optimizer, group)
+        rates.append(float(group.get("d", 1.0)) * float(lr))
+    return rates
 
 
-def build_scheduler(name: str, optimizer, *, warmup_steps: int, total_steps: int, num_cycles: int):
+def _adafactor_lr(optimizer, group) -> float:
+    state = optimizer.state.get(group["params"][0], {})
+    if not state:
+        return 0.0
+    return float(optimizer._get_lr(group, state))
+
+
+def warmup_steps(value: float, total_steps: int) -> int:
+    """lr_warmup_steps: a count, or below 1 a share of the total steps (sd-scripts)."""
+    return int(math.ceil(value * total_steps)) if 0 < value < 1 else int(value)
+
+
+def build_scheduler(name: str, optimizer, *, warmup: float, total_steps: int, num_cycles: int, power: float):
+    if name == "adafactor":
+        from transformers.optimization import AdafactorSchedule
+
+        return AdafactorSchedule(optimizer, initial_lr=optimizer.param_groups[0]["lr"] or 0.0)
     from diffusers.optimization import get_scheduler
 
-    kwargs = {"num_warmup_steps": warmup_steps, "num_training_steps": total_steps}
+    kwargs = {"num_warmup_steps": warmup_steps(warmup, total_steps), "num_training_steps": total_steps}
     if name == "cosine_with_restarts":
         kwargs["num_cycles"] = num_cycles
+    if name == "polynomial":
+        kwargs["power"] = power
     return get_scheduler(name, optimizer, **kwargs)

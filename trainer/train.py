@@ -39,7 +39,7 @@ from .lora import (
 )
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
 from .model_loading import BaseModel, load_base_model, load_state_dict_file
-from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs
+from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs, optimizer_warnings
 from .plan import StepPlan, epoch_batches
 from .preflight import Preflight, check_train_type
 from .safe_write import atomic_write_bytes, ensure_free_space
@@ -178,9 +178,11 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
         encoder.train(bool(te_loras))
 
     optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_loras), cfg.optimizer_args)
+    for message in optimizer_warnings(cfg.optimizer_type, [g["lr"] for g in optimizer.param_groups], cfg.lr_scheduler):
+        emit(ev.WarningEvent(kind="optimizer", message=message))
     lr_scheduler = build_scheduler(
-        cfg.lr_scheduler, optimizer, warmup_steps=cfg.lr_warmup_steps, total_steps=plan.total_steps,
-        num_cycles=cfg.lr_scheduler_num_cycles,
+        cfg.lr_scheduler, optimizer, warmup=cfg.lr_warmup_steps, total_steps=plan.total_steps,
+        num_cycles=cfg.lr_scheduler_num_cycles, power=cfg.lr_scheduler_power,
     )
     optimizer = accelerator.prepare(optimizer)
     started_at = time.time()
