@@ -229,7 +229,7 @@ def test_kohya_ss_sectioned_toml_loads(work):
     assert cfg.sample_every_n_epochs is None  # 0 means off, as in sd-scripts
     assert cfg.max_train_epochs == 12
     # sd-scripts' defaults and speed-only options are dropped, and each is recorded
-    for key in ("v2", "flip_aug", "network_args", "scale_weight_norms", "persistent_data_loader_workers", "log_prefix"):
+    for key in ("v2", "network_args", "scale_weight_norms", "persistent_data_loader_workers", "log_prefix"):
         assert key in cfg.ignored_keys, key
     assert any("persistent_data_loader_workers" in note and "speed" in note for note in cfg.notes)
     assert any("max_train_steps = 1600 is not used" in note for note in cfg.notes)
@@ -300,8 +300,9 @@ def test_lora_scripts_gui_toml_loads(work):
     assert cfg.max_token_length == 225
     assert any("max_token_length = 255" in note for note in cfg.notes)
     assert cfg.xformers is True
-    for key in ("v2", "lowram", "network_dropout", "cache_latents_to_disk", "persistent_data_loader_workers"):
+    for key in ("v2", "lowram", "network_dropout", "persistent_data_loader_workers"):
         assert key in cfg.ignored_keys, key
+    assert cfg.cache_latents_to_disk is True  # supported since the trainer breadth work
     assert cfg.ignored_keys["v2"] is False
     assert any(note.startswith("ignored v2 = False") and "default" in note for note in cfg.notes)
 
@@ -487,29 +488,30 @@ def test_unknown_key_suggests_nearest_and_lists_all(work):
 
 
 def test_not_supported_key_refused_when_it_would_change_training(work):
-    err = refused({**BASE, "flip_aug": True, "network_args": ["conv_dim=4"], "v2": True})
+    err = refused({**BASE, "face_crop_aug_range": "2.0,4.0", "network_args": ["conv_dim=4"], "v2": True})
     text = str(err)
-    assert "flip_aug = True" in text and "network_args" in text and "v2 = True" in text
+    assert "face_crop_aug_range = '2.0,4.0'" in text and "network_args" in text and "v2 = True" in text
     assert text.count("not supported yet by Danlu") == 3
 
 
 def test_not_supported_key_accepted_with_its_default(work):
-    cfg = config_from_dict({**BASE, "flip_aug": False, "v2": False, "network_args": [], "loss_type": "l2",
-                            "caption_dropout_rate": 0.0})
-    assert set(cfg.ignored_keys) == {"flip_aug", "v2", "network_args", "loss_type", "caption_dropout_rate"}
+    cfg = config_from_dict({**BASE, "face_crop_aug_range": "", "v2": False, "network_args": [],
+                            "scale_weight_norms": None, "caption_dropout_rate": 0.0})
+    assert set(cfg.ignored_keys) == {"face_crop_aug_range", "v2", "network_args", "scale_weight_norms",
+                                     "caption_dropout_rate"}
     assert all("default" in note for note in cfg.notes if note.startswith("ignored"))
 
 
 def test_speed_only_and_inert_keys_accepted_with_any_value(work):
     cfg = config_from_dict({**BASE, "persistent_data_loader_workers": True, "max_data_loader_n_workers": 2,
-                            "multires_noise_discount": 0.5, "wandb_api_key": "secret-key-123"})
-    assert "multires_noise_discount" in cfg.ignored_keys
-    assert any("unless multires_noise_iterations" in note for note in cfg.notes)
+                            "noise_offset_random_strength": True, "wandb_api_key": "secret-key-123"})
+    assert "noise_offset_random_strength" in cfg.ignored_keys
+    assert any("unless noise_offset" in note for note in cfg.notes)
     assert not any("secret-key-123" in note for note in cfg.notes)  # secrets never reach the log
 
     # ...but once the option they depend on is on, they would change training
-    err = refused({**BASE, "multires_noise_iterations": 6, "multires_noise_discount": 0.5})
-    assert "multires_noise_iterations = 6" in str(err) and "multires_noise_discount = 0.5" in str(err)
+    err = refused({**BASE, "noise_offset": 0.05, "noise_offset_random_strength": True})
+    assert "noise_offset_random_strength = True" in str(err)
 
 
 def test_not_supported_key_with_a_danlu_alternative_says_so(work):
@@ -520,12 +522,8 @@ def test_not_supported_key_with_a_danlu_alternative_says_so(work):
 
 
 def test_not_supported_table_covers_the_options_users_meet():
-    for key in ("v2", "v_parameterization", "cache_text_encoder_outputs", "network_args", "network_dropout", "scale_weight_norms",
-                "color_aug", "flip_aug", "random_crop", "face_crop_aug_range", "full_fp16", "full_bf16",
-                "no_half_vae", "lowram", "cache_latents_to_disk", "vae_batch_size",
-                "persistent_data_loader_workers", "max_data_loader_n_workers", "multires_noise_iterations",
-                "multires_noise_discount", "ip_noise_gamma", "loss_type", "huber_c", "zero_terminal_snr",
-                "scale_v_pred_loss_like_noise_pred", "lr_scheduler_args", "mem_eff_attn",
+    for key in ("v2", "network_args", "network_dropout", "scale_weight_norms", "face_crop_aug_range", "lowram",
+                "persistent_data_loader_workers", "max_data_loader_n_workers", "lr_scheduler_args", "mem_eff_attn",
                 "save_every_n_steps", "save_n_epoch_ratio", "caption_dropout_rate",
                 "caption_dropout_every_n_epochs", "caption_tag_dropout_rate", "weighted_captions",
                 "dataset_config", "in_json", "huggingface_repo_id", "tokenizer_cache_dir", "wandb_api_key",
@@ -748,10 +746,10 @@ def test_type_and_range_errors_in_plain_words(work):
 
 def test_many_independent_problems_in_one_error(work):
     err = refused({**BASE, "train_data_dir": "missing", "learning_rate": "abc", "network_dim": 8,
-                   "network_alpha": 16, "resolution": "500", "flip_aug": True, "learning_rat": 1,
+                   "network_alpha": 16, "resolution": "500", "face_crop_aug_range": "2.0,4.0", "learning_rat": 1,
                    "sample_every_n_epochs": 1})
     fields = [p.field for p in err.problems]
-    for name in ("train_data_dir", "learning_rate", "network_alpha", "resolution", "flip_aug", "learning_rat",
+    for name in ("train_data_dir", "learning_rate", "network_alpha", "resolution", "face_crop_aug_range", "learning_rat",
                  "sample_every_n_epochs"):
         assert name in fields, name
     assert str(err).count("\n  - ") == len(err.problems)  # one line per problem
@@ -861,3 +859,17 @@ def test_importing_config_does_not_import_torch():
     code = "import sys, trainer.config; sys.exit(1 if 'torch' in sys.modules else 0)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr or "trainer.config imported torch"
+
+
+def test_combinations_sd_scripts_refuses(work):
+    err = refused({**BASE, "cache_latents": True, "color_aug": True, "random_crop": True})
+    assert {p.field for p in err.problems} == {"color_aug", "random_crop"}
+    err = refused({**BASE, "cache_text_encoder_outputs": True, "shuffle_caption": True})
+    assert "network_train_unet_only" in str(err) and "shuffle_caption" in str(err)
+    err = refused({**BASE, "full_bf16": True, "mixed_precision": "fp16"})
+    assert err.field == "full_bf16" and 'mixed_precision = "bf16"' in err.hint
+    err = refused({**BASE, "scale_v_pred_loss_like_noise_pred": True})
+    assert "v_parameterization" in err.hint
+    cfg = config_from_dict({**BASE, "cache_latents": False, "color_aug": True, "random_crop": True, "flip_aug": True,
+                            "loss_type": "huber", "multires_noise_iterations": 0, "ip_noise_gamma": 0.1})
+    assert cfg.multires_noise_iterations is None and cfg.loss_type == "huber" and cfg.flip_aug

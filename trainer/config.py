@@ -111,14 +111,11 @@ _WINDOWS_RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in ran
 NOT_SUPPORTED_YET: dict[str, Any] = {
     # model
     "v2": False,
-    "v_parameterization": False,
     "tokenizer_cache_dir": None,
     "fp8_base": False,
     "fp8_base_unet": False,
-    "no_half_vae": False,
     "disable_mmap_load_safetensors": False,
     # SDXL
-    "cache_text_encoder_outputs": False,
     "cache_text_encoder_outputs_to_disk": False,
     "learning_rate_te1": None,
     "learning_rate_te2": None,
@@ -141,13 +138,8 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "weighted_captions": False,
     "token_warmup_min": 1,
     "token_warmup_step": 0,
-    "color_aug": False,
-    "flip_aug": False,
     "face_crop_aug_range": None,
-    "random_crop": False,
     "debug_dataset": False,
-    "cache_latents_to_disk": False,
-    "vae_batch_size": 1,
     "skip_cache_check": False,
     "alpha_mask": False,
     "masked_loss": False,
@@ -182,8 +174,6 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "config_file": None,
     "output_config": False,
     # precision, memory, speed
-    "full_fp16": False,
-    "full_bf16": False,
     "lowram": False,
     "highvram": False,
     "mem_eff_attn": False,
@@ -220,17 +210,9 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     # noise and loss
     "noise_offset_random_strength": False,
     "adaptive_noise_scale": None,
-    "multires_noise_iterations": None,
-    "multires_noise_discount": 0.3,
-    "ip_noise_gamma": None,
     "ip_noise_gamma_random_strength": False,
-    "zero_terminal_snr": False,
     "min_timestep": None,
     "max_timestep": None,
-    "loss_type": "l2",
-    "huber_schedule": "snr",
-    "huber_c": 0.1,
-    "scale_v_pred_loss_like_noise_pred": False,
     "v_pred_like_loss": None,
     "debiased_estimation_loss": False,
     # sampling
@@ -261,8 +243,6 @@ NO_EFFECT_ON_TRAINING = frozenset(
         "tokenizer_cache_dir",
         "disable_mmap_load_safetensors",
         "cache_info",
-        "cache_latents_to_disk",
-        "vae_batch_size",
         "skip_cache_check",
         "lowram",
         "highvram",
@@ -299,9 +279,6 @@ def _truthy(data: dict, key: str) -> bool:
 # change nothing, whatever their value (e.g. lora-scripts writes multires_noise_discount
 # without multires_noise_iterations).
 _INERT_UNLESS: dict[str, tuple[str, Callable[[dict], bool]]] = {
-    "multires_noise_discount": ("multires_noise_iterations", lambda d: _truthy(d, "multires_noise_iterations")),
-    "huber_c": ("loss_type", lambda d: d.get("loss_type") in ("huber", "smooth_l1")),
-    "huber_schedule": ("loss_type", lambda d: d.get("loss_type") in ("huber", "smooth_l1")),
     "noise_offset_random_strength": ("noise_offset", lambda d: _truthy(d, "noise_offset")),
     "ip_noise_gamma_random_strength": ("ip_noise_gamma", lambda d: _truthy(d, "ip_noise_gamma")),
     "save_last_n_steps_state": ("save_state", lambda d: _truthy(d, "save_state")),
@@ -327,12 +304,8 @@ _NOT_SUPPORTED_HINTS = {
     "save_every_n_steps": "use save_every_n_epochs instead",
     "save_n_epoch_ratio": "use save_every_n_epochs instead",
     "v2": "train on an SD 1.x or SDXL base model",
-    "v_parameterization": "train on an SD 1.x or SDXL base model",
-    "cache_text_encoder_outputs": "remove it; for SDXL set network_train_unet_only = true to save memory",
     "network_args": "remove it; Danlu trains plain LoRA on the attention and MLP layers",
     "dataset_config": "put the images in train_data_dir in folders named like 10_name (10 = repeat)",
-    "full_fp16": 'use mixed_precision = "fp16" instead',
-    "full_bf16": 'use mixed_precision = "bf16" instead',
 }
 
 # ---------------------------------------------------------------------------
@@ -402,6 +375,8 @@ _LR_HINT = "typical values: 1e-4 for the U-Net, 1e-5 for the text encoder, 1 wit
 # Optional int fields where sd-scripts (and the kohya_ss GUI, which writes 0 for "off")
 # treat 0 as "not set": normalised to None so 0 does not trip the >= 1 bound.
 _ZERO_MEANS_UNSET = (
+    "multires_noise_iterations",
+    "ip_noise_gamma",
     "save_every_n_epochs",
     "save_last_n_epochs",
     "save_last_n_epochs_state",
@@ -995,6 +970,137 @@ class TrainConfig(BaseModel):
         "Cache latents: encode every image with the VAE once before training and keep the result in memory, "
         "so no step has to encode again. The biggest speed-up for small datasets; on by default in Danlu.",
     )
+    cache_latents_to_disk: bool = _f(
+        False,
+        "advanced",
+        "把缓存的 latent 存到硬盘（训练集文件夹下的 .danlu-latents），下次训练同样的图片、分辨率和 VAE 时直接读取，"
+        "省去重新编码；图片、分辨率或 VAE 变了会自动重新编码。打开它也就打开了 cache_latents。",
+        "Keep the cached latents on disk (in .danlu-latents inside the training folder) and reuse them in later "
+        "runs with the same images, resolution and VAE; a changed image, resolution or VAE is encoded again. "
+        "Turns cache_latents on too.",
+    )
+    vae_batch_size: int = _f(
+        1,
+        "advanced",
+        "缓存 latent 时 VAE 一次编码几张图。大一点更快，但更占显存。",
+        "How many images the VAE encodes at once while caching latents. Larger is faster and uses more memory.",
+        ge=1,
+        le=64,
+    )
+    cache_text_encoder_outputs: bool = _f(
+        False,
+        "advanced",
+        "预先算好每条标签的文本编码器输出，训练时不再运行文本编码器，省显存（SDXL 常用）。只能和 "
+        "network_train_unet_only 一起用，且不能打乱标签（shuffle_caption）。",
+        "Compute each caption's text-encoder output once, so the text encoders never run while training: saves "
+        "memory (common for SDXL). Needs network_train_unet_only and no shuffle_caption.",
+    )
+    no_half_vae: bool = _f(
+        False,
+        "advanced",
+        "VAE 不用半精度（防止出黑图/NaN）。丹炉的 VAE 始终以 float32 运行，所以这一项总是生效。",
+        "Keep the VAE out of half precision (prevents NaN latents and black previews). Danlu always runs the "
+        "VAE in float32, so this is always in effect.",
+    )
+    full_fp16: bool = _f(
+        False,
+        "advanced",
+        "连 LoRA 权重和梯度也用 fp16，最省显存但可能不稳定。需要 mixed_precision = \"fp16\" 和 NVIDIA 显卡。",
+        "Keep the LoRA weights and gradients in fp16 too: the least memory, but less stable. Needs "
+        "mixed_precision = \"fp16\" and an NVIDIA GPU.",
+    )
+    full_bf16: bool = _f(
+        False,
+        "advanced",
+        "连 LoRA 权重和梯度也用 bf16，省显存。需要 mixed_precision = \"bf16\"（30 系及更新的显卡）。",
+        "Keep the LoRA weights and gradients in bf16 too, to save memory. Needs mixed_precision = \"bf16\" "
+        "(RTX 30 series or newer).",
+    )
+    flip_aug: bool = _f(
+        False,
+        "advanced",
+        "随机水平翻转图片，相当于多一倍训练图。人物左右不对称（发型、标志）时不要开。",
+        "Randomly mirror images left-right, like twice the images. Leave off when the subject is not "
+        "symmetric (hair parting, logos).",
+    )
+    color_aug: bool = _f(
+        False,
+        "advanced",
+        "随机轻微改变色相。不能和 cache_latents 一起用（每步图片都不同，无法缓存）。",
+        "Randomly shift the hue a little. Cannot be used with cache_latents (each step's image differs, so "
+        "nothing can be cached).",
+    )
+    random_crop: bool = _f(
+        False,
+        "advanced",
+        "裁剪到分桶尺寸时随机取位置，而不是取中间。不能和 cache_latents 一起用。",
+        "Crop to the bucket at a random position instead of the centre. Cannot be used with cache_latents.",
+    )
+    multires_noise_iterations: Optional[int] = _f(
+        None,
+        "advanced",
+        "多分辨率（金字塔）噪声的层数，常用 6-10，能让画面明暗对比更丰富。留空则不用。",
+        "Multi-resolution (pyramid) noise levels, commonly 6-10; gives richer contrast. Empty: off.",
+        ge=1,
+        le=20,
+    )
+    multires_noise_discount: float = _f(
+        0.3,
+        "advanced",
+        "多分辨率噪声每一层的衰减，常用 0.3-0.8。",
+        "How much weaker each level of the multi-resolution noise is, commonly 0.3-0.8.",
+        gt=0,
+        le=1,
+    )
+    ip_noise_gamma: Optional[float] = _f(
+        None,
+        "advanced",
+        "输入扰动噪声强度（常用 0.1），让训练更稳。留空则不用。",
+        "Input-perturbation noise strength (commonly 0.1), for steadier training. Empty: off.",
+        ge=0,
+        le=1,
+    )
+    loss_type: Literal["l2", "l1", "huber", "smooth_l1"] = _f(
+        "l2",
+        "advanced",
+        "损失函数：l2（均方误差，默认）、l1、huber、smooth_l1（后两种对异常值更宽容，参数见 huber_c）。",
+        "Loss function: l2 (mean squared error, the default), l1, huber, smooth_l1 (the last two are more "
+        "forgiving of outliers; see huber_c).",
+    )
+    huber_schedule: Literal["constant", "exponential", "snr"] = _f(
+        "snr",
+        "advanced",
+        "huber / smooth_l1 的 huber_c 随时间步怎样变化：constant、exponential 或 snr（默认）。",
+        "How huber_c varies with the timestep for huber / smooth_l1: constant, exponential or snr (default).",
+    )
+    huber_c: float = _f(
+        0.1,
+        "advanced",
+        "huber / smooth_l1 损失的参数 c。",
+        "The c parameter of the huber / smooth_l1 loss.",
+        gt=0,
+        le=1,
+    )
+    zero_terminal_snr: bool = _f(
+        False,
+        "advanced",
+        "把噪声调度改成最后一步信噪比为零（能生成真正的纯黑/纯白），一般和 v_parameterization 一起用。",
+        "Rescale the noise schedule so the last step has zero signal (true black and white images); usually "
+        "with v_parameterization.",
+    )
+    v_parameterization: bool = _f(
+        False,
+        "advanced",
+        "底模是 v-prediction 模型时打开（例如一些 SDXL v-pred 微调模型）。普通 SD1.5 / SDXL 不要开。",
+        "Turn on when the base model predicts v (v-prediction fine-tunes, e.g. some SDXL ones). Leave off "
+        "for ordinary SD1.5 / SDXL models.",
+    )
+    scale_v_pred_loss_like_noise_pred: bool = _f(
+        False,
+        "advanced",
+        "v-prediction 时把损失按噪声预测的尺度缩放（需要 v_parameterization）。",
+        "With v-prediction, scale the loss like noise prediction's (needs v_parameterization).",
+    )
     xformers: bool = _f(
         False,
         "advanced",
@@ -1332,6 +1438,38 @@ def _looks_like_prompt_file(text: str) -> bool:
 # ---------------------------------------------------------------------------
 
 
+def _saver_and_augmentation_conflicts(cfg: TrainConfig, ok: Callable[..., bool]) -> list[ConfigProblem]:
+    """The combinations sd-scripts refuses, refused here with what to change."""
+    problems = []
+    caching = cfg.cache_latents or cfg.cache_latents_to_disk
+    for aug in ("color_aug", "random_crop"):
+        if caching and getattr(cfg, aug) and ok(aug, "cache_latents"):
+            problems.append(ConfigProblem(
+                aug, f"{aug} changes the image at every step, so its latents cannot be cached (cache_latents is on)",
+                f"turn off {aug}, or turn off cache_latents and cache_latents_to_disk"))
+    if cfg.cache_text_encoder_outputs and ok("cache_text_encoder_outputs"):
+        if not cfg.network_train_unet_only:
+            problems.append(ConfigProblem(
+                "cache_text_encoder_outputs",
+                "cache_text_encoder_outputs needs network_train_unet_only: a trained text encoder's outputs change",
+                "set network_train_unet_only = true, or turn off cache_text_encoder_outputs"))
+        if cfg.shuffle_caption:
+            problems.append(ConfigProblem(
+                "cache_text_encoder_outputs",
+                "cache_text_encoder_outputs cannot be used with shuffle_caption: a shuffled caption has no fixed output",
+                "turn off shuffle_caption, or turn off cache_text_encoder_outputs"))
+    for flag, precision in (("full_fp16", "fp16"), ("full_bf16", "bf16")):
+        if getattr(cfg, flag) and cfg.mixed_precision != precision and ok(flag, "mixed_precision"):
+            problems.append(ConfigProblem(
+                flag, f"{flag} needs mixed_precision = \"{precision}\" (it is \"{cfg.mixed_precision}\")",
+                f"set mixed_precision = \"{precision}\", or turn off {flag}"))
+    if cfg.scale_v_pred_loss_like_noise_pred and not cfg.v_parameterization and ok("scale_v_pred_loss_like_noise_pred"):
+        problems.append(ConfigProblem(
+            "scale_v_pred_loss_like_noise_pred", "scale_v_pred_loss_like_noise_pred only applies to v-prediction",
+            "turn on v_parameterization (for a v-prediction base model) or turn this off"))
+    return problems
+
+
 def _cross_field_problems(cfg: TrainConfig, skip: frozenset) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
 
@@ -1370,6 +1508,7 @@ def _cross_field_problems(cfg: TrainConfig, skip: frozenset) -> list[ConfigProbl
                 "set max_train_epochs, e.g. max_train_epochs = 10 (10-20 for a first test)",
             )
         )
+    problems += _saver_and_augmentation_conflicts(cfg, ok)
     if ok("bucket_reso_steps") and cfg.bucket_reso_steps % 8:
         nearest = " or ".join(str(n) for n in _nearest_multiples(cfg.bucket_reso_steps, 8, 8, 512))
         problems.append(

@@ -65,14 +65,11 @@ def suggestions(value: float) -> dict:
 
 
 def find_lr(cfg: TrainConfig, checked: Preflight, emit, max_steps: int = DEFAULT_MAX_STEPS) -> ev.LrFinder:
-    from .train import EpochDone, optimisation_steps, prepare
+    from .train import EpochDone, optimisation_steps, prefill_caches, prepare
     from .state import Position
 
     run = prepare(finder_config(cfg), checked, emit)
-    if cfg.cache_latents:
-        from .train import cache_all_latents
-
-        cache_all_latents(run)
+    prefill_caches(run)
     curve: list[float] = []
     settled = None
     for done in optimisation_steps(run, Position()):

@@ -277,10 +277,12 @@ def load_vae_override(path: Path, family: str) -> AutoencoderKL:
     return build_vae(vae_sd, family)
 
 
-def training_noise_scheduler() -> DDPMScheduler:
+def training_noise_scheduler(zero_terminal_snr: bool = False) -> DDPMScheduler:
     # kohya trains every SD model with these DDPM betas whatever the shipped scheduler is.
+    # zero_terminal_snr rescales them so the last step is pure noise (Lin et al. 2023, arXiv:2305.08891).
     return DDPMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, clip_sample=False
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, clip_sample=False,
+        rescale_betas_zero_snr=zero_terminal_snr,
     )
 
 

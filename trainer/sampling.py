@@ -53,9 +53,12 @@ SD_BETAS = {
 }
 
 
-def make_sampler(name: str):
+def make_sampler(name: str, v_prediction: bool = False, zero_terminal_snr: bool = False):
     cls, extra = SAMPLERS[name]
-    return cls(**SD_BETAS, **extra)
+    options = {**SD_BETAS, **extra, "prediction_type": "v_prediction" if v_prediction else "epsilon"}
+    if zero_terminal_snr:
+        options.update(rescale_betas_zero_snr=True, timestep_spacing="trailing")
+    return cls(**options)
 
 
 def sample_file_name(output_name: str, index: int, *, epoch: int | None, step: int) -> str:
@@ -63,17 +66,17 @@ def sample_file_name(output_name: str, index: int, *, epoch: int | None, step: i
     return f"{output_name}_{when}_{index:02d}.png"
 
 
-def make_pipeline(model, sampler: str):
+def make_pipeline(model, sampler: str, v_prediction: bool = False, zero_terminal_snr: bool = False):
     """A diffusers pipeline around the training modules (LoRA layers active), no copies."""
     if model.is_sdxl:
         return StableDiffusionXLPipeline(
             vae=model.vae, text_encoder=model.text_encoder, text_encoder_2=model.text_encoder_2,
             tokenizer=model.tokenizer, tokenizer_2=model.tokenizer_2, unet=model.unet,
-            scheduler=make_sampler(sampler), add_watermarker=False,
+            scheduler=make_sampler(sampler, v_prediction, zero_terminal_snr), add_watermarker=False,
         )
     return StableDiffusionPipeline(
         vae=model.vae, text_encoder=model.text_encoder, tokenizer=model.tokenizer, unet=model.unet,
-        scheduler=make_sampler(sampler), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        scheduler=make_sampler(sampler, v_prediction, zero_terminal_snr), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
 
 
@@ -81,10 +84,13 @@ def make_pipeline(model, sampler: str):
 def render_samples(
     *, model, sampler: str, prompts: list[SamplePrompt], clip_skip: int | None,
     out_dir: Path, output_name: str, epoch: int | None, step: int, seed: int, device: torch.device,
+    v_prediction: bool = False, zero_terminal_snr: bool = False,
 ) -> list[str]:
-    pipe = make_pipeline(model, sampler)
+    pipe = make_pipeline(model, sampler, v_prediction, zero_terminal_snr)
     pipe.set_progress_bar_config(disable=True)
     modules = [model.unet, *model.text_encoders]
+    # The base weights may be fp16/bf16 and the VAE float32: autocast makes them meet.
+    half = model.unet.dtype
     was_training = [m.training for m in modules]
     for module in modules:
         module.eval()
@@ -93,7 +99,7 @@ def render_samples(
         for index, prompt in enumerate(prompts):
             generator = torch.Generator(device="cpu").manual_seed(prompt.seed if prompt.seed is not None else seed + index)
             # autocast keeps the fp16 base and fp32 LoRA weights compatible during sampling.
-            with torch.autocast(device.type, enabled=device.type == "cuda"):
+            with torch.autocast(device.type, dtype=half, enabled=half != torch.float32):
                 image = pipe(
                     prompt.prompt, negative_prompt=prompt.negative_prompt or None, width=prompt.width,
                     height=prompt.height, num_inference_steps=prompt.steps, guidance_scale=prompt.scale,

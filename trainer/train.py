@@ -38,13 +38,16 @@ from .lora import (
     unet_name,
 )
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
-from .model_loading import BaseModel, load_base_model, load_state_dict_file
+from .model_loading import BaseModel, load_base_model, load_state_dict_file, training_noise_scheduler
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs, optimizer_warnings
 from .plan import StepPlan, epoch_batches
 from .preflight import Preflight, check_train_type
 from .safe_write import atomic_write_bytes, ensure_free_space
 from .state import Position, caption_rng_for, load_training_state, save_training_state
 from .stopping import StopSignals
+from . import losses
+from .images import load_image
+from .latents import LatentCache, augment_of, file_identity
 from .text_encoding import encode, encode_sdxl, tokenize
 
 log = logging.getLogger("trainer")
@@ -72,7 +75,8 @@ class Run:
     generator: torch.Generator = None  # noise, timesteps and VAE sampling: saved with the state, so resume is exact
     inbox: ControlInbox = None
     signals: StopSignals | None = None
-    latent_cache: dict = field(default_factory=dict)
+    latent_cache: LatentCache | None = None
+    text_cache: dict | None = None  # caption -> (hidden states, pooled) with cache_text_encoder_outputs
     vae_encodes: int = 0
     global_step: int = 0
     epoch: int = 0
@@ -95,6 +99,9 @@ class Run:
 
 def _mixed_precision(cfg: TrainConfig, emit) -> tuple[str, torch.dtype]:
     if not torch.cuda.is_available():
+        if cfg.mixed_precision == "bf16":  # PyTorch's CPU autocast does bf16 (slowly, but it runs)
+            emit(ev.WarningEvent(kind="cpu", message="No CUDA GPU found: training on the CPU in bf16. This is very slow."))
+            return "bf16", torch.bfloat16
         if cfg.mixed_precision != "no":
             emit(ev.WarningEvent(kind="cpu", message=f"No CUDA GPU found: training in float32 on the CPU "
                                  f"(mixed_precision = {cfg.mixed_precision} needs a GPU). This is very slow."))
@@ -143,8 +150,31 @@ def _add_loras(cfg: TrainConfig, model: BaseModel) -> tuple[LoraModules | None, 
     return unet_lora, te_loras
 
 
+def _attention(cfg: TrainConfig, model: BaseModel, emit) -> None:
+    """xformers when asked for and installed; otherwise PyTorch's SDPA, which diffusers uses by default."""
+    import importlib.util
+
+    if cfg.xformers and importlib.util.find_spec("xformers") is not None:
+        model.unet.enable_xformers_memory_efficient_attention()
+        log.info("attention: xformers")
+    elif cfg.xformers:
+        log.info("xformers is not installed: using PyTorch's SDPA attention, which saves memory the same way")
+
+
+def _allow_fp16_gradients(accelerator) -> None:
+    """full_fp16: the grad scaler must unscale fp16 gradients, which it refuses by default (kohya patches it the same way)."""
+    scaler = accelerator.scaler
+    original = scaler._unscale_grads_
+
+    def unscale(optimizer, inv_scale, found_inf, allow_fp16):
+        return original(optimizer, inv_scale, found_inf, True)
+
+    scaler._unscale_grads_ = unscale
+
+
 def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
 
     output_dir = Path(cfg.output_dir)
@@ -152,6 +182,9 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     for message in scan.warnings:
         emit(ev.WarningEvent(kind="data", message=message))
     mixed_precision, weight_dtype = _mixed_precision(cfg, emit)
+    # Each run sets its own precision; accelerate keeps it process-wide, so an earlier in-process run's
+    # setting is cleared first (the distributed state, PartialState, is kept).
+    AcceleratorState._reset_state(reset_partial_state=False)
     accelerator = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
     set_seed(cfg.seed)
 
@@ -164,8 +197,16 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
         dtype = torch.float32 if module is model.vae else weight_dtype
         module.to(device=device, dtype=None if module.dtype == dtype else dtype)  # no needless cast warning
 
+    if cfg.zero_terminal_snr:
+        model.noise_scheduler = training_noise_scheduler(zero_terminal_snr=True)
+    _attention(cfg, model, emit)
     unet_lora, te_loras = _add_loras(cfg, model)
     lora = [m for m in (unet_lora, *te_loras) if m is not None]
+    if cfg.full_fp16 or cfg.full_bf16:
+        # kohya's full_fp16/full_bf16: the LoRA weights (and so their gradients and optimizer
+        # state) in half precision too: less memory, less precision.
+        for param in (p for group in lora for p in group.parameters()):
+            param.data = param.data.to(weight_dtype)
     if cfg.network_weights:
         count = load_kohya_weights(lora, load_state_dict_file(Path(cfg.network_weights)), cfg.network_alpha)
         log.info("started from %s (%d layers)", cfg.network_weights, count)
@@ -185,6 +226,8 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
         num_cycles=cfg.lr_scheduler_num_cycles, power=cfg.lr_scheduler_power,
     )
     optimizer = accelerator.prepare(optimizer)
+    if cfg.full_fp16 and accelerator.scaler is not None:
+        _allow_fp16_gradients(accelerator)
     started_at = time.time()
     optimizer_desc = f"{type(optimizer.optimizer).__module__}.{type(optimizer.optimizer).__name__}"
     if cfg.optimizer_args:
@@ -196,6 +239,12 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
               weight_dtype=weight_dtype, output_dir=output_dir,
               generator=torch.Generator().manual_seed(cfg.seed), inbox=ControlInbox(output_dir))
     run.inbox.clear_stale()
+    if cfg.cache_latents or cfg.cache_latents_to_disk:
+        vae_source = cfg.vae or cfg.pretrained_model_name_or_path
+        if Path(vae_source).is_dir() and (Path(vae_source) / "vae").is_dir():
+            vae_source = str(Path(vae_source) / "vae")
+        run.latent_cache = LatentCache(model.vae, device, seed=cfg.seed, vae_identity=file_identity(Path(vae_source)),
+                                       to_disk=cfg.cache_latents_to_disk, batch_size=cfg.vae_batch_size)
     if cfg.resume:
         run.resumed_from = load_training_state(run, Path(cfg.resume))
         log.info("resuming from %s at step %d", cfg.resume, run.resumed_from.global_step)
@@ -210,109 +259,128 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
 # Data
 
 
-def load_pixels(path: str, resized: tuple[int, int], crop: tuple[int, int, int, int]) -> torch.Tensor:
-    """An image as a [3, H, W] tensor in [-1, 1], resized and centre-cropped to its bucket."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        if image.size != tuple(resized):
-            image = image.resize(tuple(resized), Image.Resampling.LANCZOS)
-        image = image.crop(crop)
-        data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-        pixels = data.reshape(image.size[1], image.size[0], 3).permute(2, 0, 1)
-    return pixels.float() / 127.5 - 1.0
+def _flips(run: Run, n: int) -> list[bool]:
+    return [run.cfg.flip_aug and float(torch.rand((), generator=run.generator)) < 0.5 for _ in range(n)]
 
 
-@torch.no_grad()
-def encode_latents(run: Run, refs, generator: torch.Generator) -> torch.Tensor:
-    pixels = torch.stack([load_pixels(r.item.path, r.resized, r.crop) for r in refs])
-    pixels = pixels.to(run.device)
-    vae = run.model.vae
-    run.vae_encodes += len(refs)
-    return vae.encode(pixels).latent_dist.sample(generator=generator) * vae.config.scaling_factor
+def prefill_caches(run: Run) -> None:
+    """What is computed once before the first step: latents and text-encoder outputs, when asked for."""
+    if run.latent_cache is not None:
+        cache_all_latents(run)
+    if run.cfg.cache_text_encoder_outputs:
+        cache_text_outputs(run)
 
 
 def cache_all_latents(run: Run) -> None:
-    """cache_latents: every image through the VAE once, before the first epoch."""
+    """cache_latents: every image (and its mirror image with flip_aug) through the VAE once, before epoch 1."""
     unique = {}
-    for batch in epoch_batches(run.plan, 1, run.cfg.seed):
-        for ref in batch:
-            unique.setdefault(ref.item.path, ref)
-    refs = list(unique.values())
-    log.info("caching latents of %d images", len(refs))
-    # Its own generator: a resumed run caches again and must get the very same latents.
-    generator = torch.Generator().manual_seed(run.cfg.seed)
-    by_bucket: dict = {}
-    for ref in refs:
-        by_bucket.setdefault(tuple(ref.bucket), []).append(ref)
-    for group in by_bucket.values():
-        for start in range(0, len(group), 4):
-            chunk = group[start : start + 4]
-            for ref, latent in zip(chunk, encode_latents(run, chunk, generator)):
-                run.latent_cache[ref.item.path] = latent
-            if len(run.latent_cache) % 100 < len(chunk):
-                log.info("cached %d/%d latents", len(run.latent_cache), len(refs))
+    for entry in run.plan.entries:
+        unique.setdefault(entry.ref.item.path, entry.ref)
+    log.info("caching latents of %d images", len(unique))
+    run.latent_cache.fill(list(unique.values()), (False, True) if run.cfg.flip_aug else (False,))
 
 
-def batch_latents(run: Run, refs) -> torch.Tensor:
-    if run.latent_cache:
-        return torch.stack([run.latent_cache[r.item.path] for r in refs])
-    return encode_latents(run, refs, run.generator)
+@torch.no_grad()
+def batch_latents(run: Run, refs) -> tuple[torch.Tensor, list[tuple[int, int, int, int]]]:
+    """Latents of a batch and each image's crop box (SDXL conditions on it)."""
+    if run.latent_cache is not None:
+        latents = [run.latent_cache.get(r, flipped) for r, flipped in zip(refs, _flips(run, len(refs)))]
+        return torch.stack(latents), [r.crop for r in refs]
+    prepared = [load_image(r.item.path, r.resized, r.bucket, augment_of(run.cfg), run.generator) for r in refs]
+    pixels = torch.stack([p.pixels for p in prepared]).to(run.device)
+    vae = run.model.vae
+    run.vae_encodes += len(refs)
+    latents = vae.encode(pixels).latent_dist.sample(generator=run.generator) * vae.config.scaling_factor
+    return latents, [p.crop for p in prepared]
 
 
 # ---------------------------------------------------------------------------------------
 # One optimisation micro-step
 
 
-def sdxl_time_ids(refs, device) -> torch.Tensor:
+def sdxl_time_ids(refs, crops, device) -> torch.Tensor:
     """SDXL's size and crop conditioning per image: original (h, w), crop top-left, target (h, w)."""
     rows = []
-    for r in refs:
-        left, top, _, _ = r.crop
+    for r, (left, top, _, _) in zip(refs, crops):
         rows.append([r.item.height, r.item.width, top, left, r.bucket[1], r.bucket[0]])
     return torch.tensor(rows, dtype=torch.float32, device=device)
 
 
-def conditioning(run: Run, refs, captions: list[str]) -> tuple[torch.Tensor, dict | None]:
-    """The U-Net's text conditioning for a batch (and SDXL's added conditions)."""
+def encode_captions(run: Run, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Hidden states (and SDXL's pooled embedding) of the captions, from the text encoders or their cache."""
     cfg, model = run.cfg, run.model
+    if run.text_cache is not None:
+        hidden, pooled = zip(*(run.text_cache[c] for c in captions))
+        return torch.stack(hidden), torch.stack(pooled) if pooled[0] is not None else None
     ids = tokenize(model.tokenizer, captions, cfg.max_token_length)
     with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
         if not model.is_sdxl:
             return encode(model.text_encoder, ids, cfg.clip_skip), None
-        ids_2 = tokenize(model.tokenizer_2, captions, cfg.max_token_length)
-        hidden, pooled = encode_sdxl(model.text_encoder, model.text_encoder_2, ids, ids_2)
-    time_ids = sdxl_time_ids(refs, hidden.device).to(hidden.dtype)
+        return encode_sdxl(model.text_encoder, model.text_encoder_2, ids,
+                           tokenize(model.tokenizer_2, captions, cfg.max_token_length))
+
+
+@torch.no_grad()
+def cache_text_outputs(run: Run) -> None:
+    """cache_text_encoder_outputs: each caption encoded once; the encoders then leave the GPU."""
+    captions = sorted({e.ref.item.caption for e in run.plan.entries})
+    cache = {}
+    for start in range(0, len(captions), 16):
+        chunk = captions[start : start + 16]
+        hidden, pooled = encode_captions(run, chunk)
+        for i, caption in enumerate(chunk):
+            cache[caption] = (hidden[i], pooled[i] if pooled is not None else None)
+    run.text_cache = cache
+    log.info("cached the text encoder outputs of %d captions", len(captions))
+    if run.device.type == "cuda":
+        for encoder in run.model.text_encoders:
+            encoder.to("cpu")
+
+
+def conditioning(run: Run, refs, captions: list[str], crops) -> tuple[torch.Tensor, dict | None]:
+    """The U-Net's text conditioning for a batch (and SDXL's added conditions)."""
+    hidden, pooled = encode_captions(run, captions)
+    if not run.model.is_sdxl:
+        return hidden, None
+    time_ids = sdxl_time_ids(refs, crops, hidden.device).to(hidden.dtype)
     return hidden, {"text_embeds": pooled, "time_ids": time_ids}
 
 
 def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
     cfg, model = run.cfg, run.model
-    latents = batch_latents(run, refs).to(run.weight_dtype)
+    latents, crops = batch_latents(run, refs)
+    latents = latents.to(run.weight_dtype)
     captions = [process_caption(r.item.caption, cfg.shuffle_caption, cfg.keep_tokens, rng) for r in refs]
-    hidden, added_cond = conditioning(run, refs, captions)
+    hidden, added_cond = conditioning(run, refs, captions, crops)
 
-    def randn(*shape):  # drawn on the CPU from the run's generator, then moved: reproducible on any device
-        return torch.randn(shape, generator=run.generator).to(latents.device, latents.dtype)
-
-    noise = randn(*latents.shape)
+    noise = losses.randn(latents.shape, run.generator, latents)
     if cfg.noise_offset:
         # Offset noise (crosslabs.org/blog/diffusion-with-offset-noise): lets the model learn
         # very dark and very bright images.
-        noise = noise + cfg.noise_offset * randn(latents.shape[0], latents.shape[1], 1, 1)
+        noise = noise + cfg.noise_offset * losses.randn((*latents.shape[:2], 1, 1), run.generator, latents)
+    if cfg.multires_noise_iterations:
+        noise = losses.pyramid_noise(noise, run.generator, cfg.multires_noise_iterations, cfg.multires_noise_discount)
     scheduler = model.noise_scheduler
-    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), generator=run.generator)
-    timesteps = timesteps.to(latents.device)
-    noisy = scheduler.add_noise(latents, noise, timesteps)
+    steps = scheduler.config.num_train_timesteps
+    timesteps = torch.randint(0, steps, (latents.shape[0],), generator=run.generator).to(latents.device)
+    # Input perturbation (Ning et al. 2023, arXiv:2301.11706): the input gets extra noise, the target does not.
+    noise_in = noise + cfg.ip_noise_gamma * losses.randn(latents.shape, run.generator, latents) if cfg.ip_noise_gamma else noise
+    noisy = scheduler.add_noise(latents, noise_in, timesteps)
     with run.accelerator.autocast():
         prediction = model.unet(noisy, timesteps, hidden, added_cond_kwargs=added_cond).sample
-    loss = F.mse_loss(prediction.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3))
-    if cfg.min_snr_gamma:
-        # Min-SNR weighting (Hang et al. 2023, arXiv:2303.09556), epsilon form as kohya's apply_snr_weight.
-        alphas = scheduler.alphas_cumprod.to(latents.device)[timesteps]
-        snr = alphas / (1 - alphas)
-        loss = loss * torch.clamp(snr, max=cfg.min_snr_gamma) / snr
-    weights = torch.tensor([r.loss_weight for r in refs], device=loss.device)
-    return (loss * weights).mean()
+    target = scheduler.get_velocity(latents, noise, timesteps) if cfg.v_parameterization else noise
+    huber_c = None
+    if cfg.loss_type in ("huber", "smooth_l1"):
+        huber_c = losses.huber_c_for(timesteps, scheduler.alphas_cumprod, cfg.huber_c, cfg.huber_schedule, steps)
+    loss = losses.per_sample_loss(prediction, target, cfg.loss_type, huber_c)
+    loss = loss * torch.tensor([r.loss_weight for r in refs], device=loss.device)
+    if cfg.min_snr_gamma or cfg.scale_v_pred_loss_like_noise_pred:
+        snr_t = losses.snr(scheduler.alphas_cumprod, timesteps)
+        if cfg.min_snr_gamma:
+            loss = loss * losses.min_snr_weight(snr_t, cfg.min_snr_gamma, cfg.v_parameterization)
+        if cfg.scale_v_pred_loss_like_noise_pred:
+            loss = loss * snr_t / (snr_t + 1)
+    return loss.mean()
 
 
 # ---------------------------------------------------------------------------------------
@@ -384,11 +452,17 @@ def sample(run: Run, *, by_epoch: bool) -> None:
     if not run.prompts:
         return
     log.info("rendering %d preview images", len(run.prompts))
+    for encoder in run.model.text_encoders:  # they may have left the GPU with cache_text_encoder_outputs
+        encoder.to(run.device)
     paths = render_samples(
         model=run.model, sampler=run.cfg.sample_sampler, prompts=run.prompts, clip_skip=run.cfg.clip_skip,
         out_dir=run.output_dir / "sample", output_name=run.cfg.output_name,
         epoch=run.epoch if by_epoch else None, step=run.global_step, seed=run.cfg.seed, device=run.device,
+        v_prediction=run.cfg.v_parameterization, zero_terminal_snr=run.cfg.zero_terminal_snr,
     )
+    if run.text_cache is not None and run.device.type == "cuda":
+        for encoder in run.model.text_encoders:
+            encoder.to("cpu")
     run.emit(ev.Sample(epoch=run.epoch, step=run.global_step, paths=paths))
     bad = []
     for path in paths:
@@ -539,8 +613,7 @@ def train(run: Run) -> Path:
         explanation={lang: plan.explanation(lang) for lang in ("zh", "en")}, output_dir=str(run.output_dir),
         device=str(run.device), extra={"resumed_at_step": start.global_step} if run.resumed_from else {},
     ))
-    if cfg.cache_latents:
-        cache_all_latents(run)
+    prefill_caches(run)
     watch = LossWatch()
     all_losses: list[float] = list(start.losses)
     step_times: deque[float] = deque(maxlen=20)
@@ -585,6 +658,29 @@ def train(run: Run) -> Path:
     return final
 
 
+def memory_hint(cfg: TrainConfig) -> str:
+    """The memory savers this run does not use yet, most effective first."""
+    savers = []
+    if not cfg.gradient_checkpointing:
+        savers.append("gradient_checkpointing = true")
+    if cfg.mixed_precision == "no":
+        savers.append('mixed_precision = "fp16" (or "bf16")')
+    if not (cfg.cache_latents or cfg.cache_latents_to_disk):
+        savers.append("cache_latents = true")
+    if cfg.train_text_encoder and not cfg.network_train_unet_only:
+        savers.append("network_train_unet_only = true")
+    elif not cfg.cache_text_encoder_outputs and not cfg.shuffle_caption:
+        savers.append("cache_text_encoder_outputs = true")
+    if cfg.mixed_precision == "bf16" and not cfg.full_bf16:
+        savers.append("full_bf16 = true")
+    if cfg.train_batch_size > 1:
+        savers.append(f"train_batch_size = 1 (with gradient_accumulation_steps = {cfg.train_batch_size})")
+    width, height = cfg.resolution_wh
+    savers.append(f"a lower resolution than {width}x{height}")
+    savers.append(f"a smaller network_dim than {cfg.network_dim}")
+    return "Not enough GPU memory. Memory savers not on yet: " + "; ".join(savers) + "."
+
+
 def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignals | None = None) -> tuple[Path, Run]:
     """Prepare and train; OOM and Ctrl+C become typed errors, Ctrl+C after saving the current state."""
     run = None
@@ -593,11 +689,7 @@ def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignal
         run.signals = signals
         return train(run), run
     except torch.OutOfMemoryError as exc:
-        raise OutOfMemory(
-            f"Out of memory: {str(exc).splitlines()[0]}",
-            hint="Lower train_batch_size or resolution, turn on gradient_checkpointing and cache_latents, "
-            "or use mixed_precision fp16/bf16.",
-        ) from exc
+        raise OutOfMemory(f"Out of memory: {str(exc).splitlines()[0]}", hint=memory_hint(cfg)) from exc
     except KeyboardInterrupt:
         # Without StopSignals installed (in-process use) Ctrl+C arrives as an exception mid-step.
         if run is not None and run.global_step > 0:

@@ -1,0 +1,149 @@
+"""Trainer breadth: noise and loss options, augmentations, the memory savers and their caches."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import torch
+from conftest import make_dataset, make_image, tiny_run_values
+from safetensors.torch import load_file
+
+from trainer.config import config_from_dict
+from trainer.preflight import preflight
+
+
+def _run(cfg):
+    from trainer.train import run_training
+
+    events = []
+    final, run = run_training(cfg, preflight(cfg), events.append)
+    return final, run, events
+
+
+def _losses(events):
+    return [e.loss for e in events if e.type == "step"]
+
+
+OPTIONS = {
+    "multires_noise": {"multires_noise_iterations": 6, "multires_noise_discount": 0.3},
+    "ip_noise_gamma": {"ip_noise_gamma": 0.1},
+    "l1": {"loss_type": "l1"},
+    "huber_snr": {"loss_type": "huber", "huber_schedule": "snr"},
+    "smooth_l1_exponential": {"loss_type": "smooth_l1", "huber_schedule": "exponential", "huber_c": 0.2},
+    "v_prediction": {"v_parameterization": True, "zero_terminal_snr": True, "scale_v_pred_loss_like_noise_pred": True,
+                     "min_snr_gamma": 5},
+    "augmentations": {"flip_aug": True, "color_aug": True, "random_crop": True},
+    "full_bf16": {"mixed_precision": "bf16", "full_bf16": True},
+}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, tiny_sd15_folder):
+    root = tmp_path_factory.mktemp("baseline")
+    data = make_dataset(root / "train", {"2_x": [(64, 64), (96, 64)]})
+    values = tiny_run_values(tiny_sd15_folder, data, root / "out", max_train_epochs=1, resolution="64",
+                             max_bucket_reso=128, sample_prompts="x --w 64 --h 64 --s 2", sample_every_n_epochs=1)
+    final, _, events = _run(config_from_dict(values))
+    return values, load_file(str(final)), _losses(events)
+
+
+@pytest.mark.parametrize("name", OPTIONS)
+def test_each_option_trains_and_changes_the_result(tmp_path, baseline, name):
+    values, base_weights, base_losses = baseline
+    final, _, events = _run(config_from_dict({**values, **OPTIONS[name], "output_dir": str(tmp_path / "out")}))
+    losses = _losses(events)
+    assert len(losses) == len(base_losses) and all(0 <= x < 100 and x == x for x in losses)
+    assert [e for e in events if e.type == "sample"], "previews render with the option on"
+    weights = load_file(str(final))
+    assert weights.keys() == base_weights.keys()
+    changed = max(float((weights[k].float() - base_weights[k].float()).abs().max()) for k in weights)
+    assert changed > 0, f"{name} made no difference to the trained weights"
+
+
+def test_cache_latents_to_disk_is_reused_and_invalidated(tmp_path, tiny_sd15_folder):
+    data = make_dataset(tmp_path / "train", {"2_x": [(64, 64), (64, 64), (96, 64)]})
+    values = tiny_run_values(tiny_sd15_folder, data, tmp_path / "out1", max_train_epochs=1, max_bucket_reso=128,
+                             cache_latents_to_disk=True, vae_batch_size=2, flip_aug=True)
+    _, first, _ = _run(config_from_dict(values))
+    assert (first.latent_cache.encoded, first.latent_cache.reused) == (6, 0)  # 3 images, each also mirrored
+    assert len(list((data / ".danlu-latents").glob("*.safetensors"))) == 6
+
+    _, second, events = _run(config_from_dict({**values, "output_dir": str(tmp_path / "out2")}))
+    assert (second.latent_cache.encoded, second.latent_cache.reused) == (0, 6)  # the second run's start-up skips the VAE
+    assert [e.vae_encodes for e in events if e.type == "epoch"] == [0]
+
+    time.sleep(0.01)
+    make_image(data / "2_x" / "img0.png", (64, 64), seed=9)  # one image changed
+    _, third, _ = _run(config_from_dict({**values, "output_dir": str(tmp_path / "out3")}))
+    assert (third.latent_cache.encoded, third.latent_cache.reused) == (2, 4)
+
+    # Another resolution puts every image in another bucket size (64x64 images go up to 128x128): nothing
+    # is reusable. (A resolution that leaves an image's bucket, resize and crop as they were would reuse it.)
+    _, fourth, _ = _run(config_from_dict({**values, "output_dir": str(tmp_path / "out4"), "resolution": "128",
+                                          "min_bucket_reso": 64, "max_bucket_reso": 256}))
+    assert (fourth.latent_cache.encoded, fourth.latent_cache.reused) == (6, 0)
+
+
+def test_cached_and_uncached_latents_are_the_same_distribution_sample_per_image(tmp_path, tiny_sd15_folder):
+    """A cached latent does not depend on batch composition or order (each image's own generator)."""
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64), (64, 64), (64, 64)]})
+    a = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "a", max_train_epochs=1,
+                                         cache_latents=True, vae_batch_size=1))
+    b = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "b", max_train_epochs=1,
+                                         cache_latents=True, vae_batch_size=3))
+    _, run_a, _ = _run(a)
+    _, run_b, _ = _run(b)
+    for key, latent in run_a.latent_cache.memory.items():
+        torch.testing.assert_close(latent, run_b.latent_cache.memory[key], atol=1e-5, rtol=1e-4)
+
+
+def test_cache_text_encoder_outputs_keeps_the_text_encoders_out_of_training(tmp_path, tiny_sdxl_file):
+    from trainer.train import prepare, train
+
+    data = make_dataset(tmp_path / "train", {"3_x": [(64, 64), (64, 64)]})
+    calls = {}
+    for cached in (False, True):
+        cfg = config_from_dict(tiny_run_values(tiny_sdxl_file, data, tmp_path / f"out{cached}", max_train_epochs=1,
+                                               network_train_unet_only=True, cache_text_encoder_outputs=cached,
+                                               bucket_reso_steps=32))
+        run = prepare(cfg, preflight(cfg), lambda e: None)
+        count = [0]
+        for encoder in run.model.text_encoders:
+            encoder.register_forward_hook(lambda *args: count.__setitem__(0, count[0] + 1))
+        train(run)
+        calls[cached] = count[0]
+    assert calls[False] == 2 * 6  # both towers at each of the 6 steps
+    assert calls[True] == 2  # both towers once, for the 2 captions together, before the first step
+
+
+def test_out_of_memory_hint_names_the_savers_not_on_yet(tmp_path, tiny_sd15_folder):
+    from trainer.train import memory_hint
+
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
+    plain = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "o", train_batch_size=4))
+    hint = memory_hint(plain)
+    for saver in ("gradient_checkpointing", "mixed_precision", "cache_latents", "train_batch_size = 1"):
+        assert saver in hint, saver
+    saving = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "o", gradient_checkpointing=True,
+                                              cache_latents=True, mixed_precision="bf16"))
+    hint = memory_hint(saving)
+    assert "gradient_checkpointing" not in hint and "cache_latents" not in hint and "full_bf16" in hint
+
+
+def test_every_supported_key_is_read_by_the_trainer():
+    """No config field is accepted and then ignored: each appears in the trainer's code."""
+    from pathlib import Path
+
+    from trainer.config import TrainConfig
+
+    root = Path(__file__).resolve().parents[1] / "trainer"
+    code = "\n".join(p.read_text(encoding="utf-8") for p in root.glob("*.py") if p.name != "config.py")
+    # Accepted on purpose without an effect of their own, each explained in its help text.
+    explained = {"xformers", "sdpa", "no_half_vae", "network_module", "save_model_as", "model_train_type"}
+    # Read through the schema's derived values (the lr fallbacks, the default logs folder).
+    derived = {"unet_lr": "unet_learning_rate", "text_encoder_lr": "text_encoder_learning_rate",
+               "logging_dir": "resolved_logging_dir"}
+    unread = [name for name in TrainConfig.model_fields
+              if name not in explained and f".{name}" not in code and f".{derived.get(name, name)}" not in code]
+    assert not unread, f"config keys no trainer module reads: {unread}"
