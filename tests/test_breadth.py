@@ -147,3 +147,36 @@ def test_every_supported_key_is_read_by_the_trainer():
     unread = [name for name in TrainConfig.model_fields
               if name not in explained and f".{name}" not in code and f".{derived.get(name, name)}" not in code]
     assert not unread, f"config keys no trainer module reads: {unread}"
+
+
+def test_trainer_command_for_several_gpus():
+    from trainer.launch import trainer_command
+
+    assert trainer_command("run.toml", 1, python="py") == ["py", "-m", "trainer", "--config", "run.toml"]
+    command = trainer_command("out/run.toml", 4, python="py")
+    assert command[:3] == ["py", "-m", "accelerate.commands.launch"]
+    assert command[command.index("--num_processes") + 1] == "4"
+    assert command[-4:] == ["-m", "trainer", "--config", "out/run.toml"]
+
+
+def test_two_processes_train_together_through_accelerate(tmp_path, tiny_sd15_file):
+    """The same config on 2 processes (CPU + gloo here, GPUs + NCCL on a real machine): half the steps."""
+    import json
+
+    from conftest import run_cli, write_config
+
+    from trainer import events as ev
+
+    data = make_dataset(tmp_path / "train", {"3_x": [(64, 64), (64, 64), (64, 64)]})  # 9 batches per epoch
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
+                                                                    max_train_epochs=2, save_every_n_epochs=1))
+    dry = run_cli(config, "--dry-run", "--num-processes", "2")
+    assert json.loads(dry.stdout)["total_steps"] == 10  # ceil(9 / 2) = 5 steps per epoch
+    result = run_cli(config, "--num-processes", "2", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = ev.read_events(tmp_path / "out" / "events.jsonl")
+    assert len([e for e in events if e.type == "started"]) == 1  # only the main process reports
+    assert [e.step for e in events if e.type == "step"] == list(range(1, 11))
+    assert [e.final for e in events if e.type == "checkpoint"] == [False, True]
+    weights = load_file(str(tmp_path / "out" / "tiny.safetensors"))
+    assert any(float(w.abs().max()) > 0 for k, w in weights.items() if "lora_up" in k)

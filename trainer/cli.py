@@ -8,12 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
 import traceback
 from pathlib import Path
 
 from . import events as ev
-from .errors import TrainerError
+from .errors import ConfigError, TrainerError
+from .config import load_config
+from .launch import is_distributed_worker, trainer_command, world_size
+from .preflight import preflight
 from .stopping import StopSignals
 
 log = logging.getLogger("trainer")
@@ -30,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "write lr_finder.json and an lr_finder event, save no LoRA")
     parser.add_argument("--find-lr-steps", type=int, default=None,
                         help="step budget of --find-lr (default 300)")
+    parser.add_argument("--num-processes", type=int, default=1,
+                        help="train on this many GPUs together (through accelerate launch); default 1")
     return parser.parse_args(argv)
 
 
@@ -59,6 +66,19 @@ def _dry_run(checked) -> int:
     return 0
 
 
+def _other_process(cfg) -> int:
+    """A non-main process of a multi-GPU run: trains its share, writes nothing (the main process reports)."""
+    _setup_logging(None)
+    signals = StopSignals().install()
+    try:
+        from .train import run_training
+
+        run_training(cfg, preflight(cfg, world_size()), lambda event: None, signals)
+        return 0
+    except TrainerError as exc:
+        return exc.exit_code
+
+
 def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
     log.error("%s", exc)
     if writer is None:
@@ -72,8 +92,6 @@ def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from .config import load_config
-    from .preflight import preflight
 
     try:
         cfg = load_config(Path(args.config))
@@ -89,18 +107,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         _setup_logging(None)
         try:
-            return _dry_run(preflight(cfg))
+            return _dry_run(preflight(cfg, max(args.num_processes, world_size())))
         except TrainerError as exc:
             return _report(None, exc)
 
+    if args.num_processes > 1 and not is_distributed_worker():
+        if args.find_lr:
+            return _report(None, ConfigError("--find-lr runs on one GPU; leave out --num-processes for it."))
+        # One process per GPU through accelerate launch; their main process writes the events,
+        # so this one only waits and passes the exit code on.
+        extra = ["--events", args.events] if args.events else []
+        return subprocess.call(trainer_command(args.config, args.num_processes, extra=extra))
     events_path = Path(args.events) if args.events else Path(cfg.output_dir) / "events.jsonl"
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _other_process(cfg)
     writer = ev.EventWriter(events_path)
     _setup_logging(events_path.parent / "train.log")
     signals = StopSignals().install()
     for note in cfg.notes:
         log.info("%s", note)
     try:
-        checked = preflight(cfg)  # data and model problems surface here, before torch is imported
+        checked = preflight(cfg, world_size())  # data and model problems surface here, before torch is imported
         if args.find_lr:
             from .lr_finder import DEFAULT_MAX_STEPS, find_lr
 

@@ -66,6 +66,8 @@ class StepPlan:
     steps_per_epoch: int
     buckets: dict[str, int]  # "WxH" -> items per epoch (train + reg), sorted by resolution
     batch_size: int
+    num_processes: int  # GPUs training together: each optimizer step takes one batch on each
+    batches_per_process: int  # batches each process trains per epoch (the last round padded, as accelerate does)
     gradient_accumulation_steps: int
     max_train_steps: int | None  # as given
     prior_loss_weight: float
@@ -89,12 +91,14 @@ def make_plan(
     bucket_no_upscale: bool,
     train_batch_size: int,
     gradient_accumulation_steps: int,
+    num_processes: int = 1,
     max_train_epochs: int | None,
     max_train_steps: int | None,
     prior_loss_weight: float,
 ) -> StepPlan:
     resolution = (resolution, resolution) if isinstance(resolution, int) else (int(resolution[0]), int(resolution[1]))
-    _check_positive(train_batch_size=train_batch_size, gradient_accumulation_steps=gradient_accumulation_steps)
+    _check_positive(train_batch_size=train_batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
+                    num_processes=num_processes)
     _check_positive(resolution=min(resolution))
     if max_train_epochs is not None:
         _check_positive(max_train_epochs=max_train_epochs)
@@ -123,7 +127,10 @@ def make_plan(
         buckets[e.ref.bucket] = buckets.get(e.ref.bucket, 0) + e.repeats
     buckets = dict(sorted(buckets.items()))
     batches_per_epoch = sum(math.ceil(n / train_batch_size) for n in buckets.values())
-    steps_per_epoch = math.ceil(batches_per_epoch / gradient_accumulation_steps)
+    # With N processes each takes every N-th batch; a short last round is filled up with batches from
+    # the start of the epoch, as accelerate's even_batches does, so all processes step together.
+    batches_per_process = math.ceil(batches_per_epoch / num_processes)
+    steps_per_epoch = math.ceil(batches_per_process / gradient_accumulation_steps)
 
     if max_train_epochs is not None:
         epochs, source = max_train_epochs, "max_train_epochs"
@@ -152,6 +159,8 @@ def make_plan(
         steps_per_epoch=steps_per_epoch,
         buckets={f"{w}x{h}": n for (w, h), n in buckets.items()},
         batch_size=train_batch_size,
+        num_processes=num_processes,
+        batches_per_process=batches_per_process,
         gradient_accumulation_steps=gradient_accumulation_steps,
         max_train_steps=max_train_steps,
         prior_loss_weight=prior_loss_weight,
@@ -177,6 +186,14 @@ def epoch_batches(plan: StepPlan, epoch: int, seed: int) -> list[list[ItemRef]]:
         batches += [items[i : i + plan.batch_size] for i in range(0, len(items), plan.batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def process_batches(batches: list, rank: int, num_processes: int) -> list:
+    """The batches process `rank` of `num_processes` trains: every N-th, the last round padded from the start."""
+    if num_processes == 1:
+        return batches
+    per_process = math.ceil(len(batches) / num_processes)
+    return [batches[(rank + k * num_processes) % len(batches)] for k in range(per_process)]
 
 
 def _reg_repeats(reg: list[tuple[ImageItem, int]], train_items: int) -> list[tuple[ImageItem, int]]:
@@ -268,6 +285,12 @@ def _explain(p: StepPlan, lang: str) -> str:
             f"所以每轮 {p.batches_per_epoch} 批而不是 {even}",
             f"batches are filled per aspect-ratio bucket ({len(p.buckets)}) and each bucket's last, "
             f"partly filled batch still counts, so an epoch has {p.batches_per_epoch} batches, not {even}",
+        ))
+    if p.num_processes > 1:
+        reasons.append((
+            f"{p.num_processes} 张显卡同时训练，每一步每张卡各训练一批，每轮 {p.batches_per_process} 批",
+            f"{p.num_processes} GPUs train together, each taking one batch per step: "
+            f"{p.batches_per_process} batches per GPU per epoch",
         ))
     if p.gradient_accumulation_steps > 1:
         reasons.append((

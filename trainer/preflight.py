@@ -35,21 +35,22 @@ def check_train_type(cfg: TrainConfig, info: ModelInfo) -> None:
         )
 
 
-def plan_for(cfg: TrainConfig, scan: DatasetScan) -> StepPlan:
+def plan_for(cfg: TrainConfig, scan: DatasetScan, num_processes: int = 1) -> StepPlan:
     return make_plan(
         scan, resolution=cfg.resolution_wh, enable_bucket=cfg.enable_bucket, min_bucket_reso=cfg.min_bucket_reso,
         max_bucket_reso=cfg.max_bucket_reso, bucket_reso_steps=cfg.bucket_reso_steps,
         bucket_no_upscale=cfg.bucket_no_upscale, train_batch_size=cfg.train_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps, max_train_epochs=cfg.max_train_epochs,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps, num_processes=num_processes,
+        max_train_epochs=cfg.max_train_epochs,
         max_train_steps=cfg.max_train_steps, prior_loss_weight=cfg.prior_loss_weight,
     )
 
 
-def preflight(cfg: TrainConfig) -> Preflight:
+def preflight(cfg: TrainConfig, num_processes: int = 1) -> Preflight:
     info = detect_base_model(cfg.pretrained_model_name_or_path)
     check_train_type(cfg, info)
     check_trainable(info)
     scan = scan_dataset(cfg.train_data_dir, cfg.reg_data_dir, caption_extension=cfg.caption_extension)
-    plan = plan_for(cfg, scan)
+    plan = plan_for(cfg, scan, num_processes)
     prompts = load_prompts(cfg.sample_prompts, cfg.resolution_wh)
     return Preflight(scan=scan, info=info, plan=plan, prompts=prompts)

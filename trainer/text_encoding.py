@@ -24,9 +24,14 @@ def tokenize(tokenizer, captions: list[str], max_token_length: int | None) -> to
     return torch.stack(chunks, dim=1)
 
 
+def _unwrapped(text_encoder):
+    """The module itself, also when DistributedDataParallel wraps it for multi-GPU training."""
+    return getattr(text_encoder, "module", text_encoder)
+
+
 def _final_layer_norm(text_encoder):
-    model = getattr(text_encoder, "text_model", text_encoder)
-    return model.final_layer_norm
+    model = _unwrapped(text_encoder)
+    return getattr(model, "text_model", model).final_layer_norm
 
 
 def _join_chunks(states: torch.Tensor, batch: int, chunks: int, length: int) -> torch.Tensor:
@@ -44,7 +49,7 @@ def _join_chunks(states: torch.Tensor, batch: int, chunks: int, length: int) -> 
 def encode(text_encoder, ids: torch.Tensor, clip_skip: int | None) -> torch.Tensor:
     """SD1 hidden states [batch, tokens, width] for ids from `tokenize`."""
     batch, chunks, length = ids.shape
-    flat = ids.reshape(batch * chunks, length).to(text_encoder.device)
+    flat = ids.reshape(batch * chunks, length).to(_unwrapped(text_encoder).device)
     if clip_skip and clip_skip > 1:
         out = text_encoder(flat, output_hidden_states=True)
         states = _final_layer_norm(text_encoder)(out.hidden_states[-clip_skip])
@@ -62,8 +67,8 @@ def encode_sdxl(text_encoder, text_encoder_2, ids: torch.Tensor, ids_2: torch.Te
     chunk of a long caption.
     """
     batch, chunks, length = ids.shape
-    out_1 = text_encoder(ids.reshape(-1, length).to(text_encoder.device), output_hidden_states=True)
-    out_2 = text_encoder_2(ids_2.reshape(-1, length).to(text_encoder_2.device), output_hidden_states=True)
+    out_1 = text_encoder(ids.reshape(-1, length).to(_unwrapped(text_encoder).device), output_hidden_states=True)
+    out_2 = text_encoder_2(ids_2.reshape(-1, length).to(_unwrapped(text_encoder_2).device), output_hidden_states=True)
     states = torch.cat([out_1.hidden_states[-2], out_2.hidden_states[-2]], dim=-1)
     pooled = out_2.text_embeds.reshape(batch, chunks, -1)[:, 0]
     return _join_chunks(states, batch, chunks, length), pooled

@@ -40,7 +40,7 @@ from .lora import (
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
 from .model_loading import BaseModel, load_base_model, load_state_dict_file, training_noise_scheduler
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs, optimizer_warnings
-from .plan import StepPlan, epoch_batches
+from .plan import StepPlan, epoch_batches, process_batches
 from .preflight import Preflight, check_train_type
 from .safe_write import atomic_write_bytes, ensure_free_space
 from .state import Position, caption_rng_for, load_training_state, save_training_state
@@ -85,12 +85,21 @@ class Run:
     epoch_states: list[Path] = field(default_factory=list)
     last_good: str | None = None  # the newest LoRA written, named in disk-full errors
     resumed_from: Position | None = None
+    # What the forward passes call: the modules themselves, or their DistributedDataParallel
+    # wrappers when several GPUs train together (only these synchronise gradients).
+    unet_forward: object = None
+    text_encoder_forwards: list = field(default_factory=list)
     losses: deque = field(default_factory=deque)  # the last epoch's step losses, for avg_loss
     advice: dict | None = None  # over/under-fitting advice, once finished
 
     @property
     def device(self) -> torch.device:
         return self.accelerator.device
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process writes files and events when several train together."""
+        return self.accelerator.is_main_process
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,8 +246,17 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, lora=lora, optimizer=optimizer,
               lr_scheduler=lr_scheduler, accelerator=accelerator, prompts=prompts, base_metadata=base_metadata,
               weight_dtype=weight_dtype, output_dir=output_dir,
-              generator=torch.Generator().manual_seed(cfg.seed), inbox=ControlInbox(output_dir))
-    run.inbox.clear_stale()
+              # Each process draws its own noise; the same seed on every process would repeat it.
+              generator=torch.Generator().manual_seed(cfg.seed + 7919 * accelerator.process_index),
+              inbox=ControlInbox(output_dir))
+    run.unet_forward, run.text_encoder_forwards = model.unet, list(model.text_encoders)
+    if accelerator.num_processes > 1:
+        if unet_lora is not None:
+            run.unet_forward = accelerator.prepare(model.unet)
+        if te_loras:
+            run.text_encoder_forwards = [accelerator.prepare(m) for m in model.text_encoders]
+    if run.is_main:
+        run.inbox.clear_stale()
     if cfg.cache_latents or cfg.cache_latents_to_disk:
         vae_source = cfg.vae or cfg.pretrained_model_name_or_path
         if Path(vae_source).is_dir() and (Path(vae_source) / "vae").is_dir():
@@ -248,7 +266,7 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     if cfg.resume:
         run.resumed_from = load_training_state(run, Path(cfg.resume))
         log.info("resuming from %s at step %d", cfg.resume, run.resumed_from.global_step)
-    if cfg.log_with == "tensorboard":
+    if cfg.log_with == "tensorboard" and run.is_main:
         from torch.utils.tensorboard import SummaryWriter
 
         run.tensorboard = SummaryWriter(str(cfg.resolved_logging_dir))
@@ -313,11 +331,11 @@ def encode_captions(run: Run, captions: list[str]) -> tuple[torch.Tensor, torch.
         hidden, pooled = zip(*(run.text_cache[c] for c in captions))
         return torch.stack(hidden), torch.stack(pooled) if pooled[0] is not None else None
     ids = tokenize(model.tokenizer, captions, cfg.max_token_length)
+    encoders = run.text_encoder_forwards
     with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
         if not model.is_sdxl:
-            return encode(model.text_encoder, ids, cfg.clip_skip), None
-        return encode_sdxl(model.text_encoder, model.text_encoder_2, ids,
-                           tokenize(model.tokenizer_2, captions, cfg.max_token_length))
+            return encode(encoders[0], ids, cfg.clip_skip), None
+        return encode_sdxl(encoders[0], encoders[1], ids, tokenize(model.tokenizer_2, captions, cfg.max_token_length))
 
 
 @torch.no_grad()
@@ -367,7 +385,7 @@ def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
     noise_in = noise + cfg.ip_noise_gamma * losses.randn(latents.shape, run.generator, latents) if cfg.ip_noise_gamma else noise
     noisy = scheduler.add_noise(latents, noise_in, timesteps)
     with run.accelerator.autocast():
-        prediction = model.unet(noisy, timesteps, hidden, added_cond_kwargs=added_cond).sample
+        prediction = run.unet_forward(noisy, timesteps, hidden, added_cond_kwargs=added_cond).sample
     target = scheduler.get_velocity(latents, noise, timesteps) if cfg.v_parameterization else noise
     huber_c = None
     if cfg.loss_type in ("huber", "smooth_l1"):
@@ -397,6 +415,8 @@ def _read_back(path: Path) -> None:
 
 
 def save_lora(run: Run, path: Path, *, final: bool, state: Path | None = None) -> Path:
+    if not run.is_main:
+        return path
     try:
         tensors = kohya_state_dict(run.lora, run.cfg.network_alpha, SAVE_DTYPES[run.cfg.save_precision])
     except ValueError as exc:
@@ -412,6 +432,8 @@ def save_lora(run: Run, path: Path, *, final: bool, state: Path | None = None) -
 
 
 def save_state(run: Run, folder: Path, position: Position) -> Path:
+    if not run.is_main:
+        return folder
     save_training_state(run, folder, position)
     log.info("saved training state %s", folder)
     return folder
@@ -432,6 +454,8 @@ def _prune(paths: list[Path], keep: int | None) -> None:
 
 def save_epoch(run: Run, epoch: int) -> None:
     cfg = run.cfg
+    if not run.is_main:
+        return
     state = None
     if cfg.save_state:
         position = Position(global_step=run.global_step, epoch=epoch + 1, next_batch=0, losses=list(run.losses))
@@ -449,7 +473,7 @@ def sample(run: Run, *, by_epoch: bool) -> None:
 
     from .sampling import render_samples
 
-    if not run.prompts:
+    if not run.prompts or not run.is_main:
         return
     log.info("rendering %d preview images", len(run.prompts))
     for encoder in run.model.text_encoders:  # they may have left the GPU with cache_text_encoder_outputs
@@ -557,7 +581,8 @@ def optimisation_steps(run: Run, start: Position):
     check_grads = run.accelerator.scaler is None  # with fp16's grad scaler, inf gradients are skipped, not fatal
     for epoch in range(start.epoch, plan.epochs + 1):
         run.epoch, run.vae_encodes = epoch, 0
-        batches = epoch_batches(plan, epoch, cfg.seed)
+        batches = process_batches(epoch_batches(plan, epoch, cfg.seed), run.accelerator.process_index,
+                                  run.accelerator.num_processes)
         caption_rng = caption_rng_for(cfg.seed, epoch)
         first = start.next_batch if epoch == start.epoch else 0
         if first and start.caption_rng is not None:
@@ -565,11 +590,12 @@ def optimisation_steps(run: Run, start: Position):
         micro_losses = []
         for index in range(first, len(batches)):
             loss = compute_loss(run, batches[index], caption_rng)
-            if not torch.isfinite(loss):
+            every_loss = run.accelerator.gather(loss.detach().reshape(1))  # all processes decide together
+            if not torch.isfinite(every_loss).all():
                 raise Diverged(f"The loss became {loss.item()} at step {run.global_step + 1} (epoch {epoch}).",
                                hint=DIVERGED_HINT)
             run.accelerator.backward(loss / accum)
-            micro_losses.append(loss.item())
+            micro_losses.append(every_loss.mean().item())
             if (index + 1) % accum and index + 1 != len(batches):
                 continue
             if cfg.max_grad_norm:
@@ -598,6 +624,17 @@ def stop_now(run: Run, position: Position, reason: str) -> None:
                   final=False, state=state)
     raise Stopped(f"Training was stopped ({reason}) at step {run.global_step}.",
                   hint="The current LoRA and training state were saved; resume = \"<the -state folder>\" continues.")
+
+
+def _agree(run: Run, decision: dict) -> dict:
+    """The main process's decision for this step, the same on every process (they must step together)."""
+    if run.accelerator.num_processes == 1:
+        return decision
+    from accelerate.utils import broadcast_object_list
+
+    box = [decision]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
 
 
 def train(run: Run) -> Path:
@@ -634,18 +671,27 @@ def train(run: Run) -> Path:
         tick = now
         run.losses.append(done.loss)
         all_losses.append(done.loss)
-        _log_step(run, done.loss, sum(run.losses) / len(run.losses), done.lrs, len(step_times) / sum(step_times))
-        if message := watch.update(run.global_step, done.loss):
-            diverging(run, message)
-        run.inbox.poll()
-        signalled = run.signals is not None and run.signals.requested
-        if run.inbox.take("stop") or signalled:
+        decision = {"diverging": None, "stop": None, "save": False, "sample": False}
+        if run.is_main:
+            _log_step(run, done.loss, sum(run.losses) / len(run.losses), done.lrs, len(step_times) / sum(step_times))
+            run.inbox.poll()
+            signalled = run.signals is not None and run.signals.requested
+            decision = {
+                "diverging": watch.update(run.global_step, done.loss),
+                "stop": "signal" if signalled else "stop request" if run.inbox.take("stop") else None,
+                "save": run.inbox.take("save"),
+                "sample": due.sample_step(run.global_step) or run.inbox.take("sample"),
+            }
+        decision = _agree(run, decision)
+        if decision["diverging"]:
+            diverging(run, decision["diverging"])
+        if decision["stop"]:
             position = Position(run.global_step, done.epoch, done.next_batch, done.caption_rng.getstate(),
                                 list(run.losses))
-            stop_now(run, position, "signal" if signalled else "stop request")
-        if run.inbox.take("save"):
+            stop_now(run, position, decision["stop"])
+        if decision["save"]:
             save_lora(run, run.output_dir / f"{cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
-        if due.sample_step(run.global_step) or run.inbox.take("sample"):
+        if decision["sample"]:
             sample(run, by_epoch=False)
     final_state = None
     if due.final_state():
