@@ -49,7 +49,8 @@ def load_settings(path: Optional[Path] = None) -> dict:
     """
     path = Path(path) if path is not None else settings_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows Notepad may save the file with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return {}
     try:
@@ -64,11 +65,15 @@ def load_settings(path: Optional[Path] = None) -> dict:
     return settings
 
 
-def save_settings(settings: Mapping, path: Optional[Path] = None) -> Path:
-    """Write settings atomically (temporary file + rename), so a crash never leaves half a file."""
-    path = Path(path) if path is not None else settings_path()
-    text = json.dumps(dict(settings), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    handle, temporary_name = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=str(path.parent))
+def render_settings(settings: Mapping) -> str:
+    """The file's text: sorted keys, indented, UTF-8 (a person may edit it in Notepad)."""
+    return json.dumps(dict(settings), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder + rename, so a crash never leaves half a file."""
+    path = Path(path)
+    handle, temporary_name = tempfile.mkstemp(prefix=f".{path.name}-", dir=str(path.parent))
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
@@ -77,6 +82,11 @@ def save_settings(settings: Mapping, path: Optional[Path] = None) -> Path:
         if os.path.exists(temporary_name):
             os.unlink(temporary_name)
         raise
+
+
+def save_settings(settings: Mapping, path: Optional[Path] = None) -> Path:
+    path = Path(path) if path is not None else settings_path()
+    write_text_atomically(path, render_settings(settings))
     return path
 
 

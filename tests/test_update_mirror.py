@@ -1,0 +1,307 @@
+"""update_mirror.py against a real package index on loopback, and trainer/settings.py.
+
+update_mirror.py runs with the base interpreter (no packages), as it must when .venv is broken;
+pip runs in an environment that sees no config but the venv's own file (local_index.py), so a
+package that installs proves the file update_mirror.py wrote is the one pip used.
+"""
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from local_index import (
+    SilentServer,
+    base_python,
+    build_test_index,
+    isolated_pip_environment,
+    refused_address,
+    serve_folder,
+)
+
+import update_mirror
+from trainer import settings as danlu_settings
+
+PROJECT_FILES = ["update_mirror.py", "start.sh", "trainer/__init__.py", "trainer/settings.py"]
+
+
+@pytest.fixture(scope="module")
+def local_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("index")
+    build_test_index(root)
+    index = serve_folder(root)
+    yield index
+    index.close()
+
+
+def copy_project(destination: Path, requirements: str = "danlu-probe==1.0\n") -> Path:
+    for relative in PROJECT_FILES:
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, target)
+    (destination / "requirements.txt").write_text(requirements, encoding="utf-8")
+    (destination / "requirements-test.txt").write_text("pytest==99.0\n", encoding="utf-8")
+    return destination
+
+
+def run_update_mirror(project: Path, *args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([base_python(), "update_mirror.py", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def local_profile_args(index) -> list:
+    return ["--pip-index", f"{index.url}/simple", "--torch-index", f"{index.url}/torch-wheels",
+            "--hub", f"{index.url}/hub"]
+
+
+def test_custom_profile_makes_the_venvs_own_pip_install_from_the_local_index(local_index, tmp_path):
+    project = copy_project(tmp_path / "danlu")
+    home = tmp_path / "home"
+    environment = isolated_pip_environment(home)
+    subprocess.run([base_python(), "-m", "venv", str(project / ".venv")], check=True, env=environment)
+
+    result = run_update_mirror(project, *local_profile_args(local_index), "--no-update-code", "--no-install",
+                               env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    pip_config = project / ".venv" / "pip.conf"
+    assert f"index-url = {local_index.url}/simple" in pip_config.read_text(encoding="utf-8")
+    # Never the user's own pip config (HOME is this test's folder, so any pip.conf there would be ours).
+    assert not [path for path in home.rglob("pip.*")], "a pip config was written outside .venv"
+
+    requests_before = len(local_index.requests)
+    install = subprocess.run([str(project / ".venv/bin/python"), "-m", "pip", "install", "danlu-probe"],
+                             env=environment, capture_output=True, text=True, timeout=120, check=False)
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert f"Looking in indexes: {local_index.url}/simple" in install.stdout
+    assert "/simple/danlu-probe/" in local_index.requests_since(requests_before)
+    version = subprocess.run([str(project / ".venv/bin/python"), "-c", "import danlu_probe; print(danlu_probe.__version__)"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert version == "1.1"  # the newest the local index holds
+
+    # settings.json, read back the way app.py and the trainer read it.
+    settings = danlu_settings.load_settings(project / "settings.json")
+    assert settings["mirror_profile"] == "custom"
+    assert settings["pip_index"] == f"{local_index.url}/simple"
+    assert settings["torch_index"] == f"{local_index.url}/torch-wheels"
+    assert danlu_settings.hub_endpoint(settings) == f"{local_index.url}/hub"
+    child_env = danlu_settings.apply_hub_env({"PATH": "/bin"}, settings)
+    assert child_env == {"PATH": "/bin", "HF_ENDPOINT": f"{local_index.url}/hub"}
+    # ...and the way the launch scripts read one value (trainer/settings.py as a script, default path).
+    printed = subprocess.run([base_python(), str(project / "trainer/settings.py"), "hub_endpoint"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert printed == f"{local_index.url}/hub"
+
+
+def test_check_reports_the_live_address_and_the_dead_ones_within_the_timeout(local_index, tmp_path):
+    project = copy_project(tmp_path / "danlu")
+    silent = SilentServer()
+    refused = refused_address()
+    try:
+        started = time.monotonic()
+        result = run_update_mirror(project, "--check", "--timeout", "1", "--pip-index", f"{local_index.url}/simple",
+                                   "--torch-index", silent.url, "--hub", refused,
+                                   env=isolated_pip_environment(tmp_path / "home"))
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert result.returncode == 0, result.stdout + result.stderr  # the package index answered
+    pip_line = next(line for line in result.stdout.splitlines() if "pip index" in line)
+    torch_line = next(line for line in result.stdout.splitlines() if "PyTorch wheels" in line)
+    hub_line = next(line for line in result.stdout.splitlines() if "model hub" in line)
+    assert " ok " in pip_line and "HTTP 200" in pip_line and " ms" in pip_line
+    assert "FAIL" in torch_line and "unreachable" in torch_line and silent.url in torch_line
+    assert "FAIL" in hub_line and "unreachable" in hub_line and "refused" in hub_line.lower()
+    # The silent server stalls its probe until the timeout; the whole check (with interpreter
+    # start) stays close to that one timeout.
+    assert elapsed < 4.0, f"--check took {elapsed:.1f}s with a 1s timeout"
+    assert not (project / "settings.json").exists() and not (project / ".venv").exists(), "--check must change nothing"
+
+
+def loopback_profile(name: str, url: str) -> update_mirror.MirrorProfile:
+    return update_mirror.MirrorProfile(name, "loopback", f"{url}/simple", f"{url}/torch-wheels", "simple", f"{url}/hub")
+
+
+def test_probes_run_in_parallel_and_pick_fastest_takes_the_fastest_live_profile(local_index, tmp_path):
+    silent = SilentServer()
+    slow_index = serve_folder(local_index.root, delay_seconds=0.3)
+    try:
+        dead = update_mirror.MirrorProfile("dead", "never answers", f"{silent.url}/simple", silent.url, "simple",
+                                           silent.url)
+        slow = loopback_profile("slow", slow_index.url)
+        live = loopback_profile("live", local_index.url)
+        started = time.monotonic()
+        results = update_mirror.check_profiles([dead, slow, live], timeout=1.0)
+        elapsed = time.monotonic() - started
+        # Three endpoints stall for the full second each: one after another would take 3 s.
+        assert elapsed < 2.0, f"probes took {elapsed:.1f}s: not in parallel"
+        assert [r.ok for r in results if r.profile == "live"] == [True, True, True]
+        assert [r.ok for r in results if r.profile == "slow"] == [True, True, True]
+        assert [r.ok for r in results if r.profile == "dead"] == [False, False, False]
+        assert update_mirror.pick_fastest(results) == "live"
+
+        project = copy_project(tmp_path / "danlu")
+        status = update_mirror.main(["--pick-fastest", "--timeout", "1", "--no-update-code", "--no-install"],
+                                    profiles={"dead": dead, "slow": slow, "live": live}, project_root=project)
+    finally:
+        silent.close()
+        slow_index.close()
+    assert status == 0
+    assert f"index-url = {local_index.url}/simple" in (project / ".venv/pip.conf").read_text(encoding="utf-8")
+    assert danlu_settings.load_settings(project / "settings.json")["mirror_profile"] == "live"
+    # No profile's package index answers: nothing is chosen or written.
+    assert update_mirror.pick_fastest([r for r in results if r.profile == "dead"]) is None
+
+
+def git(repository: Path, *args: str, env: dict) -> str:
+    return subprocess.run(["git", "-C", str(repository), *args], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def git_environment(home: Path) -> dict:
+    return isolated_pip_environment(home, {
+        "GIT_AUTHOR_NAME": "Danlu Test", "GIT_AUTHOR_EMAIL": "test@danlu.invalid",
+        "GIT_COMMITTER_NAME": "Danlu Test", "GIT_COMMITTER_EMAIL": "test@danlu.invalid",
+        "DANLU_PYTHON": base_python(),
+    })
+
+
+def make_checkout_with_newer_mirror(tmp_path: Path, environment: dict):
+    """A git checkout of the project at commit A, and a bare 'mirror' repository one commit ahead (B)."""
+    project = copy_project(tmp_path / "danlu")
+    (project / ".gitignore").write_text(".venv/\nsettings.json\n", encoding="utf-8")
+    git(project, "init", "-q", "-b", "main", env=environment)
+    git(project, "add", "-A", env=environment)
+    git(project, "commit", "-q", "-m", "A", env=environment)
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(project), str(mirror)], env=environment, check=True)
+    upstream_work = tmp_path / "upstream-work"
+    subprocess.run(["git", "clone", "-q", str(mirror), str(upstream_work)], env=environment, check=True)
+    (upstream_work / "requirements.txt").write_text("danlu-probe==1.1\n", encoding="utf-8")
+    git(upstream_work, "commit", "-q", "-am", "B: danlu-probe 1.1", env=environment)
+    git(upstream_work, "push", "-q", "origin", "main", env=environment)
+    return project, mirror, git(upstream_work, "rev-parse", "HEAD", env=environment)
+
+
+def test_update_pulls_from_the_mirror_remote_and_reinstalls_through_start_sh(local_index, tmp_path):
+    environment = git_environment(tmp_path / "home")
+    project, mirror, newer_head = make_checkout_with_newer_mirror(tmp_path, environment)
+    old_head = git(project, "rev-parse", "HEAD", env=environment)
+
+    # First install at commit A, through the local profile (the venv does not exist yet: the
+    # pip config goes into .venv/ first and start.sh makes the venv around it).
+    first = run_update_mirror(project, *local_profile_args(local_index), "--no-update-code", env=environment)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "+ danlu-probe 1.0" in first.stdout and "+ torch 2.13.0" in first.stdout
+
+    update = run_update_mirror(project, "--keep-profile", "--git-remote", str(mirror), env=environment)
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert git(project, "rev-parse", "HEAD", env=environment) == newer_head
+    assert f"git pull --ff-only {mirror} main" in update.stdout
+    assert f"git HEAD: {old_head[:12]} -> {newer_head[:12]}" in update.stdout
+    assert "profile: custom -> custom" in update.stdout
+    assert "~ danlu-probe 1.0 -> 1.1" in update.stdout, update.stdout
+    assert "installing the runtime requirements" in update.stdout  # start.sh saw requirements.txt change
+    assert "installing torch" not in update.stdout  # ...and nothing else
+    assert danlu_settings.load_settings(project / "settings.json")["git_mirror_url"] == str(mirror)
+    assert f"index-url = {local_index.url}/simple" in (project / ".venv/pip.conf").read_text(encoding="utf-8")
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_dry_run_prints_every_action_and_changes_nothing(local_index, tmp_path):
+    environment = git_environment(tmp_path / "home")
+    project, mirror, _ = make_checkout_with_newer_mirror(tmp_path, environment)
+    setup = run_update_mirror(project, "--profile", "official", "--no-update-code", "--no-install", env=environment)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    before = snapshot(project)
+    requests_before = len(local_index.requests)
+
+    result = run_update_mirror(project, "--dry-run", *local_profile_args(local_index), "--git-remote", str(mirror),
+                               env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot(project) == before, "a dry run changed files"
+    assert local_index.requests_since(requests_before) == [], "a dry run must not install"
+    output = result.stdout
+    assert "(dry run) would write .venv/pip.conf" in output and f"index-url = {local_index.url}/simple" in output
+    assert "(dry run) would write settings.json" in output and str(mirror) in output
+    assert f"(dry run) would run: git pull --ff-only {mirror} main" in output
+    assert "(dry run) would run: bash start.sh --setup-only" in output
+    assert "profile: official -> custom" in output
+
+
+def test_builtin_profiles_round_trip_and_keep_what_others_wrote(tmp_path):
+    project = copy_project(tmp_path / "danlu")
+    environment = isolated_pip_environment(tmp_path / "home")
+    (project / ".venv").mkdir()
+    (project / ".venv/pip.conf").write_text("[global]\ntimeout = 60\n", encoding="utf-8")
+    danlu_settings.save_settings({"ui_language": "zh"}, project / "settings.json")
+
+    tuna = run_update_mirror(project, "--profile", "tuna", "--no-install", env=environment)
+    assert tuna.returncode == 0, tuna.stdout + tuna.stderr
+    assert "not a git checkout" in tuna.stdout  # says how to update instead
+    config = (project / ".venv/pip.conf").read_text(encoding="utf-8")
+    assert "index-url = https://pypi.tuna.tsinghua.edu.cn/simple" in config and "timeout = 60" in config
+    settings = danlu_settings.load_settings(project / "settings.json")
+    assert settings["ui_language"] == "zh"
+    assert danlu_settings.hub_endpoint(settings) == "https://hf-mirror.com"
+    assert settings["torch_index"] == "https://mirror.sjtu.edu.cn/pytorch-wheels"
+
+    official = run_update_mirror(project, "--profile", "official", "--no-install", "--no-update-code",
+                                 env=environment)
+    assert official.returncode == 0, official.stdout + official.stderr
+    assert "profile: tuna -> official" in official.stdout
+    assert "index-url = https://pypi.org/simple" in (project / ".venv/pip.conf").read_text(encoding="utf-8")
+    settings = danlu_settings.load_settings(project / "settings.json")
+    assert settings["hub_endpoint"] == "https://huggingface.co" and settings["ui_language"] == "zh"
+
+
+def test_plain_http_mirror_is_marked_trusted_but_loopback_needs_no_trust():
+    remote = update_mirror.MirrorProfile("lan", "", "http://10.0.0.5:8080/simple", "x", "simple", "y")
+    assert "trusted-host = 10.0.0.5" in update_mirror.render_pip_config("", remote)
+    loopback = update_mirror.MirrorProfile("lo", "", "http://127.0.0.1:9/simple", "x", "simple", "y")
+    assert "trusted-host" not in update_mirror.render_pip_config("[global]\ntrusted-host = 10.0.0.5\n", loopback)
+
+
+def test_settings_module_reads_missing_bom_and_broken_files(tmp_path):
+    path = tmp_path / "settings.json"
+    assert danlu_settings.load_settings(path) == {}
+    assert danlu_settings.hub_endpoint({}) is None
+    assert danlu_settings.apply_hub_env({"HF_ENDPOINT": "https://x"}, {}) == {"HF_ENDPOINT": "https://x"}
+
+    path.write_bytes(b'\xef\xbb\xbf{"hub_endpoint": "https://hf-mirror.com/"}')  # Notepad's BOM
+    assert danlu_settings.hub_endpoint(danlu_settings.load_settings(path)) == "https://hf-mirror.com"
+    original = {"HF_ENDPOINT": "https://huggingface.co"}
+    assert danlu_settings.apply_hub_env(original, danlu_settings.load_settings(path))["HF_ENDPOINT"] == \
+        "https://hf-mirror.com"
+    assert original == {"HF_ENDPOINT": "https://huggingface.co"}, "apply_hub_env must not change its argument"
+
+    path.write_text('{"hub_endpoint": ', encoding="utf-8")
+    with pytest.raises(danlu_settings.SettingsError, match="update_mirror.py"):
+        danlu_settings.load_settings(path)
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(danlu_settings.SettingsError, match="JSON object"):
+        danlu_settings.load_settings(path)
+
+
+def test_update_mirror_and_settings_use_only_the_standard_library():
+    """They must run with a bare system Python: every import is a stdlib module or the project's own."""
+    for relative in ("update_mirror.py", "trainer/settings.py"):
+        tree = ast.parse((ROOT / relative).read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+        third_party = imported - set(sys.stdlib_module_names) - {"__future__", "trainer"}
+        assert not third_party, f"{relative} imports {third_party}"

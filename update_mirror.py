@@ -1,0 +1,550 @@
+#!/usr/bin/env python3
+"""Danlu mirror switch and one-click update (丹炉 镜像切换与一键更新).
+
+    python update_mirror.py                  measure every profile, use the fastest, update the code
+                                             and the packages (what update_mirror.bat does)
+    python update_mirror.py --check          only measure which mirrors answer and how fast
+    python update_mirror.py --profile tuna   use one profile (official, tuna, aliyun, ustc, sjtu)
+    python update_mirror.py --pip-index URL --torch-index URL --hub URL   a custom profile
+    python update_mirror.py --dry-run ...    print every action without doing it
+
+Stdlib only and Python 3.8+, so it runs with the system Python when .venv is broken or not
+made yet (the usual moment a user in China needs it: the first install timed out).
+
+What it writes:
+  .venv/pip.conf (.venv\\pip.ini on Windows): pip reads a venv's own config file ("site"
+      level), so the mirror applies to Danlu's venv only, never to the user's global pip.
+  settings.json: the profile, the PyTorch wheel index (start.sh/start.bat use it for the
+      CUDA build) and the model-hub endpoint (app.py and the trainer set HF_ENDPOINT from it
+      through trainer/settings.py).
+"""
+from __future__ import annotations
+
+import argparse
+import configparser
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(PROJECT_ROOT))
+from trainer import settings as danlu_settings  # noqa: E402  (stdlib-only module, see its docstring)
+
+# The CUDA build start.sh/start.bat install for torch 2.13.0; the probe asks the PyTorch
+# index for this folder. Keep in step with TORCH_CUDA_TAG in start.sh and start.bat
+# (tests/test_start_scripts.py checks that the three agree).
+TORCH_CUDA_TAG = "cu128"
+DEFAULT_TIMEOUT_SECONDS = 3.0
+VENV_DIR_NAME = ".venv"
+IS_WINDOWS = os.name == "nt"
+
+
+@dataclass(frozen=True)
+class MirrorProfile:
+    name: str
+    description: str
+    pip_index: str
+    torch_index: str
+    # "simple": a PEP 503 index per CUDA tag (pip --index-url <torch_index>/cu128), as
+    # download.pytorch.org and SJTU's reverse proxy of it serve.
+    # "find-links": one flat folder of wheel files per CUDA tag (pip -f <torch_index>/cu128),
+    # as Aliyun's pytorch-wheels mirror serves.
+    torch_index_style: str
+    hub: str
+
+    def probe_urls(self) -> List[Tuple[str, str]]:
+        """(role, URL) pairs to measure: small pages that each service must answer."""
+        torch_folder = f"{self.torch_index.rstrip('/')}/{TORCH_CUDA_TAG}/"
+        torch_probe = torch_folder + ("torch/" if self.torch_index_style == "simple" else "")
+        return [
+            # One project page, never the index root: PyPI's /simple/ root is tens of MB.
+            ("pip index", f"{self.pip_index.rstrip('/')}/pip/"),
+            ("PyTorch wheels", torch_probe),
+            ("model hub", f"{self.hub.rstrip('/')}/"),
+        ]
+
+
+HF_MIRROR = "https://hf-mirror.com"
+SJTU_PYTORCH_WHEELS = "https://mirror.sjtu.edu.cn/pytorch-wheels"
+
+# Tsinghua and USTC host no PyTorch CUDA wheels, so their profiles pair the package index with
+# SJTU's PyTorch mirror. hf-mirror.com is the model-hub mirror users in China know.
+BUILTIN_PROFILES: Dict[str, MirrorProfile] = {
+    profile.name: profile
+    for profile in (
+        MirrorProfile("official", "pypi.org + download.pytorch.org + huggingface.co (outside China)",
+                      "https://pypi.org/simple", "https://download.pytorch.org/whl", "simple",
+                      "https://huggingface.co"),
+        MirrorProfile("tuna", "Tsinghua TUNA PyPI + SJTU PyTorch wheels + hf-mirror.com",
+                      "https://pypi.tuna.tsinghua.edu.cn/simple", SJTU_PYTORCH_WHEELS, "simple", HF_MIRROR),
+        MirrorProfile("aliyun", "Alibaba Cloud PyPI + PyTorch wheels + hf-mirror.com",
+                      "https://mirrors.aliyun.com/pypi/simple", "https://mirrors.aliyun.com/pytorch-wheels",
+                      "find-links", HF_MIRROR),
+        MirrorProfile("ustc", "USTC PyPI + SJTU PyTorch wheels + hf-mirror.com",
+                      "https://mirrors.ustc.edu.cn/pypi/simple", SJTU_PYTORCH_WHEELS, "simple", HF_MIRROR),
+        MirrorProfile("sjtu", "SJTU PyPI + SJTU PyTorch wheels + hf-mirror.com",
+                      "https://mirror.sjtu.edu.cn/pypi/web/simple", SJTU_PYTORCH_WHEELS, "simple", HF_MIRROR),
+    )
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring mirrors
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ProbeResult:
+    profile: str
+    role: str
+    url: str
+    ok: bool = False
+    seconds: Optional[float] = None
+    detail: str = "no answer"
+
+
+def probe_url(url: str, timeout: float) -> Tuple[bool, float, str]:
+    """GET url and wait for the response headers only (the body may be large): (ok, seconds, detail)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "danlu-update-mirror"})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        # The host answered, but not with the page pip needs (403 from a blocked mirror, 404).
+        return False, time.monotonic() - started, f"HTTP {error.code}"
+    except urllib.error.URLError as error:
+        return False, time.monotonic() - started, f"unreachable ({error.reason})"
+    except (OSError, HTTPException) as error:  # timeouts (socket.timeout is an OSError), resets
+        return False, time.monotonic() - started, f"unreachable ({type(error).__name__}: {error})"
+    return True, time.monotonic() - started, f"HTTP {status}"
+
+
+def check_profiles(profiles: Sequence[MirrorProfile], timeout: float) -> List[ProbeResult]:
+    """Probe every endpoint of every profile at once, each in its own thread.
+
+    Daemon threads joined against one deadline rather than a thread pool: urllib's timeout does
+    not cover DNS resolution, and a pool would make the interpreter wait at exit for a lookup
+    that hangs; here a hung probe is reported as unreachable and left behind.
+    """
+    results: List[ProbeResult] = []
+    threads: List[threading.Thread] = []
+    for profile in profiles:
+        for role, url in profile.probe_urls():
+            result = ProbeResult(profile.name, role, url, detail=f"unreachable (no answer within {timeout:g} s)")
+            results.append(result)
+
+            def run(result: ProbeResult = result) -> None:
+                ok, seconds, detail = probe_url(result.url, timeout)
+                result.ok, result.seconds, result.detail = ok, seconds, detail
+
+            thread = threading.Thread(target=run, name=f"probe {result.url}", daemon=True)
+            thread.start()
+            threads.append(thread)
+    deadline = time.monotonic() + timeout + 0.5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return results
+
+
+def print_check_table(results: Sequence[ProbeResult]) -> None:
+    print("\nMirror check (测速):")
+    width = max(len(result.profile) for result in results)
+    for result in results:
+        timing = f"{result.seconds * 1000:6.0f} ms" if result.ok and result.seconds is not None else "    --   "
+        state = "ok  " if result.ok else "FAIL"
+        print(f"  {result.profile:<{width}}  {result.role:<15} {state} {timing}  {result.detail:<34} {result.url}")
+
+
+def pick_fastest(results: Sequence[ProbeResult]) -> Optional[str]:
+    """The profile whose package index answers, with the fewest failed endpoints, then fastest in total.
+
+    None when no profile's package index answered: nothing could be installed through any of them.
+    """
+    by_profile: Dict[str, List[ProbeResult]] = {}
+    for result in results:
+        by_profile.setdefault(result.profile, []).append(result)
+    candidates = []
+    for name, profile_results in by_profile.items():
+        pip_results = [r for r in profile_results if r.role == "pip index"]
+        if not pip_results or not all(r.ok for r in pip_results):
+            continue
+        failures = sum(not r.ok for r in profile_results)
+        total_seconds = sum(r.seconds or 0.0 for r in profile_results if r.ok)
+        candidates.append((failures, total_seconds, name))
+    return min(candidates)[2] if candidates else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the configuration
+# ---------------------------------------------------------------------------------------------
+
+def venv_python(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts/python.exe" if IS_WINDOWS else "bin/python")
+
+
+def pip_config_path(venv_dir: Path) -> Path:
+    # pip's "site" config file: <sys.prefix>/pip.ini on Windows, <sys.prefix>/pip.conf elsewhere.
+    return venv_dir / ("pip.ini" if IS_WINDOWS else "pip.conf")
+
+
+def render_pip_config(existing_text: str, profile: MirrorProfile) -> str:
+    """The venv's pip config with this profile's index; other keys a user added are kept."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(existing_text)
+    if not parser.has_section("global"):
+        parser.add_section("global")
+    parser.set("global", "index-url", profile.pip_index)
+    url = urllib.parse.urlsplit(profile.pip_index)
+    # pip refuses plain-http indexes unless the host is trusted (it trusts loopback by itself).
+    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
+        parser.set("global", "trusted-host", url.hostname or "")
+    else:
+        parser.remove_option("global", "trusted-host")
+    buffer = io.StringIO()
+    buffer.write(f"# Written by update_mirror.py (profile: {profile.name}). pip reads this file for\n"
+                 f"# Danlu's .venv only; the user's global pip config is left alone.\n")
+    parser.write(buffer)
+    return buffer.getvalue()
+
+
+def settings_with_profile(settings: dict, profile: MirrorProfile) -> dict:
+    updated = dict(settings)
+    updated[danlu_settings.MIRROR_PROFILE_KEY] = profile.name
+    updated[danlu_settings.PIP_INDEX_KEY] = profile.pip_index
+    updated[danlu_settings.TORCH_INDEX_KEY] = profile.torch_index
+    updated[danlu_settings.TORCH_INDEX_STYLE_KEY] = profile.torch_index_style
+    updated[danlu_settings.HUB_ENDPOINT_KEY] = profile.hub
+    return updated
+
+
+def profile_from_settings(settings: dict) -> Optional[MirrorProfile]:
+    pip_index = settings.get(danlu_settings.PIP_INDEX_KEY)
+    if not pip_index:
+        return None
+    official = BUILTIN_PROFILES["official"]
+    return MirrorProfile(
+        settings.get(danlu_settings.MIRROR_PROFILE_KEY) or "custom", "from settings.json", pip_index,
+        settings.get(danlu_settings.TORCH_INDEX_KEY) or official.torch_index,
+        settings.get(danlu_settings.TORCH_INDEX_STYLE_KEY) or "simple",
+        settings.get(danlu_settings.HUB_ENDPOINT_KEY) or official.hub,
+    )
+
+
+class Updater:
+    """Carries out (or, in a dry run, only describes) each action, and remembers what changed."""
+
+    def __init__(self, project_root: Path, dry_run: bool):
+        self.project_root = project_root
+        self.venv_dir = project_root / VENV_DIR_NAME
+        self.settings_file = danlu_settings.settings_path(project_root)
+        self.dry_run = dry_run
+        self.files_written: List[str] = []
+        self.failures: List[str] = []
+
+    def say(self, message: str) -> None:
+        # flush: the git and start-script output that follows goes straight to the same console.
+        print(f"[update_mirror] {'(dry run) would ' if self.dry_run else ''}{message}", flush=True)
+
+    def write_file(self, path: Path, text: str) -> None:
+        relative = path.relative_to(self.project_root)
+        try:
+            unchanged = path.read_text(encoding="utf-8") == text
+        except FileNotFoundError:
+            unchanged = False
+        if unchanged:
+            print(f"[update_mirror] {relative} already says this; left as is")
+            return
+        self.say(f"write {relative}:")
+        print("    " + text.rstrip("\n").replace("\n", "\n    "))
+        if not self.dry_run:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            danlu_settings.write_text_atomically(path, text)
+        self.files_written.append(str(relative))
+
+    def apply_profile(self, profile: MirrorProfile, settings: dict) -> None:
+        config_path = pip_config_path(self.venv_dir)
+        try:
+            existing = config_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            existing = ""
+        self.write_file(config_path, render_pip_config(existing, profile))
+        new_settings = settings_with_profile(settings, profile)
+        self.write_file(self.settings_file, danlu_settings.render_settings(new_settings))
+
+    # -- code ------------------------------------------------------------------------------------
+
+    def git(self, *args: str) -> subprocess.CompletedProcess:
+        environment = dict(os.environ)
+        # Never wait for a password prompt; give up on a transfer stalled below 1 kB/s for 30 s
+        # instead of hanging forever behind a blocked network.
+        environment.update(GIT_TERMINAL_PROMPT="0", GIT_HTTP_LOW_SPEED_LIMIT="1000", GIT_HTTP_LOW_SPEED_TIME="30")
+        return subprocess.run(["git", "-C", str(self.project_root), *args], capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", env=environment, check=False)
+
+    def git_head(self) -> Optional[str]:
+        result = self.git("rev-parse", "HEAD")
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def is_git_checkout(self) -> bool:
+        try:
+            result = self.git("rev-parse", "--show-toplevel")
+        except FileNotFoundError:  # git is not installed
+            return False
+        return result.returncode == 0 and Path(result.stdout.strip()).resolve() == self.project_root.resolve()
+
+    def update_code(self, mirror_url: Optional[str]) -> None:
+        if not self.is_git_checkout():
+            print("[update_mirror] this folder is not a git checkout (or git is not installed), so the code is "
+                  "not updated here. To update: download the new Danlu zip, unpack it beside this folder and "
+                  "move output/ and settings.json over (the new start script builds a new .venv); or install "
+                  "git and clone the project. 代码不是 git 仓库：请下载新版压缩包解压，再把 output/ 和 "
+                  "settings.json 复制过去。")
+            return
+        branch_result = self.git("symbolic-ref", "--short", "-q", "HEAD")
+        branch = branch_result.stdout.strip()
+        if branch_result.returncode != 0 or not branch:
+            print("[update_mirror] the checkout is on a detached HEAD (a fixed version); not pulling. "
+                  "Run `git checkout main` first to follow the project.")
+            return
+        if mirror_url:
+            command = ["pull", "--ff-only", mirror_url, branch]
+            source = f"the mirror remote {mirror_url}"
+        elif self.git("rev-parse", "--abbrev-ref", "@{upstream}").returncode == 0:
+            command, source = ["pull", "--ff-only"], "the branch's upstream"
+        elif self.git("remote", "get-url", "origin").returncode == 0:
+            command, source = ["pull", "--ff-only", "origin", branch], "origin"
+        else:
+            print("[update_mirror] this checkout has no remote to pull from; set one with "
+                  "--git-remote URL (e.g. a mirror of the Danlu repository).")
+            return
+        self.say(f"run: git {' '.join(command)}   (code from {source})")
+        if self.dry_run:
+            return
+        result = self.git(*command)
+        print(("    " + (result.stdout + result.stderr).strip().replace("\n", "\n    ")).rstrip())
+        if result.returncode != 0:
+            self.failures.append("updating the code (git pull)")
+            print("[update_mirror] git pull failed. If the network to the code host is blocked, set a mirror "
+                  "remote with --git-remote URL; if you changed files yourself, `git status` shows them "
+                  "(a fast-forward pull refuses to overwrite them).")
+
+    # -- packages --------------------------------------------------------------------------------
+
+    def installed_packages(self) -> Dict[str, str]:
+        python = venv_python(self.venv_dir)
+        if not python.exists():
+            return {}
+        # importlib.metadata instead of `pip list`: quicker, and it works when pip itself is broken.
+        code = ("import importlib.metadata as m, json; print(json.dumps("
+                "{(d.metadata['Name'] or '?'): d.version for d in m.distributions()}))")
+        result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            return {}
+        return json.loads(result.stdout)
+
+    def install_command(self) -> List[str]:
+        mode = ["test"] if (self.venv_dir / "danlu-test.stamp").exists() else []
+        if IS_WINDOWS:
+            # A relative path with cwd at the project root: no quotes for cmd /c to mangle when the
+            # folder has spaces. ".\\" so cmd cannot take "start" for its built-in START command;
+            # /d skips AutoRun commands a user may have set for cmd.
+            return [os.environ.get("COMSPEC", "cmd.exe"), "/d", "/c", ".\\start.bat", *mode, "--setup-only"]
+        return ["bash", "start.sh", *mode, "--setup-only"]
+
+    def install(self) -> None:
+        command = self.install_command()
+        self.say(f"run: {' '.join(command)}   (installs torch and the requirements that changed)")
+        if self.dry_run:
+            return
+        environment = dict(os.environ, DANLU_NO_PAUSE="1")  # start.bat must not wait for a key here
+        if subprocess.run(command, cwd=str(self.project_root), env=environment, check=False).returncode != 0:
+            self.failures.append("installing the requirements (start script --setup-only)")
+
+    def reapply(self) -> int:
+        """Write the venv's pip config from settings.json (start.sh calls this after making a new venv)."""
+        profile = profile_from_settings(danlu_settings.load_settings(self.settings_file))
+        if profile is None:
+            return 0
+        config_path = pip_config_path(self.venv_dir)
+        existing = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+        self.write_file(config_path, render_pip_config(existing, profile))
+        return 0
+
+
+def describe_package_changes(before: Dict[str, str], after: Dict[str, str]) -> List[str]:
+    def key(name: str) -> str:
+        return name.lower().replace("_", "-")
+
+    before_by_key = {key(name): (name, version) for name, version in before.items()}
+    after_by_key = {key(name): (name, version) for name, version in after.items()}
+    lines = []
+    for package_key in sorted(set(before_by_key) | set(after_by_key)):
+        old, new = before_by_key.get(package_key), after_by_key.get(package_key)
+        if old and not new:
+            lines.append(f"- {old[0]} {old[1]}")
+        elif new and not old:
+            lines.append(f"+ {new[0]} {new[1]}")
+        elif old and new and old[1] != new[1]:
+            lines.append(f"~ {new[0]} {old[1]} -> {new[1]}")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+def parse_args(argv: Optional[Sequence[str]], profile_names: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="update_mirror.py",
+        description="Switch Danlu's package, PyTorch and model-hub mirrors, then update the code and packages. "
+                    "With no options: measure every profile, use the fastest, update.",
+    )
+    parser.add_argument("--profile", choices=list(profile_names), help="use this mirror profile")
+    parser.add_argument("--pick-fastest", action="store_true", help="measure every profile and use the fastest")
+    parser.add_argument("--keep-profile", action="store_true",
+                        help="keep the profile saved in settings.json (no measuring); only update")
+    parser.add_argument("--check", action="store_true",
+                        help="only measure which mirrors answer and how fast; change nothing")
+    parser.add_argument("--list", action="store_true", help="list the profiles")
+    parser.add_argument("--pip-index", metavar="URL", help="custom Python package index (PEP 503 simple)")
+    parser.add_argument("--torch-index", metavar="URL",
+                        help=f"custom PyTorch wheel index, without the CUDA folder (/{TORCH_CUDA_TAG} is added)")
+    parser.add_argument("--torch-index-style", choices=("simple", "find-links"),
+                        help="simple: a PEP 503 index per CUDA tag; find-links: a flat folder of wheels")
+    parser.add_argument("--hub", metavar="URL", help="custom model-hub endpoint (HF_ENDPOINT)")
+    parser.add_argument("--git-remote", metavar="URL",
+                        help="pull the code from this mirror of the repository from now on ('none' to forget it)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
+                        help=f"seconds to wait for each mirror when measuring (default {DEFAULT_TIMEOUT_SECONDS:g})")
+    parser.add_argument("--no-update-code", action="store_true", help="do not git pull")
+    parser.add_argument("--no-install", action="store_true", help="do not reinstall the requirements")
+    parser.add_argument("--dry-run", action="store_true", help="print every action without doing it")
+    parser.add_argument("--reapply", action="store_true",
+                        help="only rewrite the venv's pip config from settings.json (used by start.sh/start.bat)")
+    return parser.parse_args(argv)
+
+
+def custom_profile(args: argparse.Namespace, base: MirrorProfile) -> MirrorProfile:
+    return MirrorProfile(
+        "custom" if (args.pip_index or args.torch_index or args.hub) else base.name,
+        "given on the command line",
+        (args.pip_index or base.pip_index).rstrip("/"),
+        (args.torch_index or base.torch_index).rstrip("/"),
+        args.torch_index_style or base.torch_index_style,
+        (args.hub or base.hub).rstrip("/"),
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None, profiles: Optional[Dict[str, MirrorProfile]] = None,
+         project_root: Path = PROJECT_ROOT) -> int:
+    """Entry point; `profiles` and `project_root` let tests point it at local servers and folders."""
+    if hasattr(sys.stdout, "reconfigure"):
+        # A console that cannot show a character must not crash the update (cp936 consoles, pipes).
+        sys.stdout.reconfigure(errors="replace")
+    profiles = BUILTIN_PROFILES if profiles is None else profiles
+    args = parse_args(argv, list(profiles))
+    updater = Updater(Path(project_root), args.dry_run)
+
+    if args.list:
+        for profile in profiles.values():
+            print(f"{profile.name:<10} {profile.description}\n{'':<10} pip {profile.pip_index} | "
+                  f"torch {profile.torch_index} ({profile.torch_index_style}) | hub {profile.hub}")
+        return 0
+    try:
+        settings = danlu_settings.load_settings(updater.settings_file)
+    except danlu_settings.SettingsError as error:
+        print(f"[update_mirror] {error}", file=sys.stderr)
+        return 1
+    if args.reapply:
+        return updater.reapply()
+
+    has_custom_urls = bool(args.pip_index or args.torch_index or args.hub or args.torch_index_style)
+    if args.check and not args.pick_fastest:
+        # Measure only: the named profile, the custom one, or all of them.
+        if has_custom_urls:
+            to_check = [custom_profile(args, profiles.get(args.profile or "", BUILTIN_PROFILES["official"]))]
+        else:
+            to_check = [profiles[args.profile]] if args.profile else list(profiles.values())
+        results = check_profiles(to_check, args.timeout)
+        print_check_table(results)
+        fastest = pick_fastest(results)
+        print(f"\nfastest usable profile: {fastest}" if fastest else "\nno profile's package index answered")
+        return 0 if fastest else 1
+
+    previous_profile = settings.get(danlu_settings.MIRROR_PROFILE_KEY) or "none (pip's defaults)"
+    chosen: Optional[MirrorProfile]
+    if args.profile or has_custom_urls:
+        base = profiles.get(args.profile or "", None) or profile_from_settings(settings) or BUILTIN_PROFILES["official"]
+        chosen = custom_profile(args, base)
+    elif args.keep_profile:
+        chosen = profile_from_settings(settings)
+        if chosen is None:
+            print("[update_mirror] no profile saved yet: pip keeps its own defaults")
+    else:
+        # No choice given (a double-click on update_mirror.bat), or --pick-fastest: measure.
+        results = check_profiles(list(profiles.values()), args.timeout)
+        print_check_table(results)
+        fastest = pick_fastest(results)
+        if fastest is None:
+            print("\n[update_mirror] no mirror's package index answered: check the network connection "
+                  "(网络不通：请检查网络连接或代理设置).", file=sys.stderr)
+            return 1
+        chosen = profiles[fastest]
+        print(f"\n[update_mirror] fastest profile: {chosen.name} ({chosen.description})")
+
+    if args.git_remote is not None:
+        settings = dict(settings)
+        if args.git_remote.lower() in ("", "none"):
+            settings.pop(danlu_settings.GIT_MIRROR_KEY, None)
+        else:
+            settings[danlu_settings.GIT_MIRROR_KEY] = args.git_remote
+    if chosen is not None:
+        updater.apply_profile(chosen, settings)
+    elif args.git_remote is not None:
+        updater.write_file(updater.settings_file, danlu_settings.render_settings(settings))
+
+    head_before = updater.git_head() if updater.is_git_checkout() else None
+    if not args.no_update_code:
+        updater.update_code(settings.get(danlu_settings.GIT_MIRROR_KEY))
+    head_after = updater.git_head() if head_before else None
+
+    packages_before = updater.installed_packages()
+    if not args.no_install:
+        updater.install()
+    packages_after = updater.installed_packages() if not args.dry_run else packages_before
+
+    print("\n[update_mirror] summary (变更):")
+    print(f"  profile: {previous_profile} -> {chosen.name if chosen else previous_profile}")
+    if chosen is not None:
+        print(f"    pip index {chosen.pip_index}; PyTorch wheels {chosen.torch_index} ({chosen.torch_index_style}); "
+              f"model hub {chosen.hub}")
+    print(f"  files {'to write' if args.dry_run else 'written'}: {', '.join(updater.files_written) or 'none'}")
+    if head_before and args.dry_run:
+        print(f"  git HEAD: {head_before[:12]} (not pulled in a dry run)")
+    elif head_before:
+        print(f"  git HEAD: {head_before[:12]} -> {(head_after or head_before)[:12]}"
+              + (" (unchanged)" if head_after == head_before else ""))
+    changes = describe_package_changes(packages_before, packages_after)
+    print(f"  packages changed: {len(changes) or 'none'}")
+    for line in changes:
+        print(f"    {line}")
+    if updater.failures:
+        print(f"\n[update_mirror] FAILED: {'; '.join(updater.failures)}", file=sys.stderr)
+        return 1
+    print("\n[update_mirror] done. Start Danlu with start.bat / ./start.sh (完成，可以启动丹炉了).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
