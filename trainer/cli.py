@@ -66,6 +66,17 @@ def _dry_run(checked) -> int:
     return 0
 
 
+def _apply_mirror_settings() -> None:
+    """HF_ENDPOINT from settings.json (update_mirror.py): training never uses the hub, but tools the
+    person runs inside this process's environment may."""
+    from .settings import SettingsError, apply_hub_env
+
+    try:
+        os.environ.update(apply_hub_env(dict(os.environ)))
+    except SettingsError as exc:
+        log.warning("settings.json ignored: %s", exc)
+
+
 def _other_process(cfg) -> int:
     """A non-main process of a multi-GPU run: trains its share, writes nothing (the main process reports)."""
     _setup_logging(None)
@@ -118,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         # so this one only waits and passes the exit code on.
         extra = ["--events", args.events] if args.events else []
         return subprocess.call(trainer_command(args.config, args.num_processes, extra=extra))
+    _apply_mirror_settings()
     events_path = Path(args.events) if args.events else Path(cfg.output_dir) / "events.jsonl"
     if int(os.environ.get("RANK", "0")) != 0:
         return _other_process(cfg)
