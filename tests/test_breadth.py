@@ -1,7 +1,6 @@
 """Trainer breadth: noise and loss options, augmentations, the memory savers and their caches."""
 from __future__ import annotations
 
-import os
 import time
 
 import pytest

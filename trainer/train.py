@@ -7,7 +7,6 @@ stays short. Errors are typed (trainer.errors) and become `error` events in cli.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from collections import deque
@@ -16,16 +15,17 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
-from PIL import Image
 
 from . import events as ev
+from . import losses
 from .advice import fitting_advice
 from .config import TrainConfig
 from .control import ControlInbox
-from .divergence import ADVICE_EN, LossWatch, flat_or_black
 from .dataset import DatasetScan, dataset_dirs, process_caption, tag_frequency
+from .divergence import ADVICE_EN, LossWatch, flat_or_black
 from .errors import Diverged, OutOfMemory, Stopped
+from .images import load_image
+from .latents import LatentCache, augment_of, file_identity
 from .lora import (
     TEXT_ENCODER_PREFIX,
     TEXT_ENCODER_TARGETS,
@@ -45,9 +45,6 @@ from .preflight import Preflight, check_train_type
 from .safe_write import atomic_write_bytes, ensure_free_space
 from .state import Position, caption_rng_for, load_training_state, save_training_state
 from .stopping import StopSignals
-from . import losses
-from .images import load_image
-from .latents import LatentCache, augment_of, file_identity
 from .text_encoding import encode, encode_sdxl, tokenize
 
 log = logging.getLogger("trainer")
@@ -159,7 +156,7 @@ def _add_loras(cfg: TrainConfig, model: BaseModel) -> tuple[LoraModules | None, 
     return unet_lora, te_loras
 
 
-def _attention(cfg: TrainConfig, model: BaseModel, emit) -> None:
+def _attention(cfg: TrainConfig, model: BaseModel) -> None:
     """xformers when asked for and installed; otherwise PyTorch's SDPA, which diffusers uses by default."""
     import importlib.util
 
@@ -181,35 +178,23 @@ def _allow_fp16_gradients(accelerator) -> None:
     scaler._unscale_grads_ = unscale
 
 
-def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-    from accelerate.utils import set_seed
-
-    output_dir = Path(cfg.output_dir)
-    scan, plan, prompts = checked.scan, checked.plan, checked.prompts
-    for message in scan.warnings:
-        emit(ev.WarningEvent(kind="data", message=message))
-    mixed_precision, weight_dtype = _mixed_precision(cfg, emit)
-    # Each run sets its own precision; accelerate keeps it process-wide, so an earlier in-process run's
-    # setting is cleared first (the distributed state, PartialState, is kept).
-    AcceleratorState._reset_state(reset_partial_state=False)
-    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
-    set_seed(cfg.seed)
-
+def _load_model(cfg: TrainConfig, device, weight_dtype) -> BaseModel:
+    """The base model, on the device, frozen, in the training precision (the VAE in float32)."""
     log.info("loading base model %s", cfg.pretrained_model_name_or_path)
     model = load_base_model(cfg.pretrained_model_name_or_path, cfg.vae)
     check_train_type(cfg, model.info)  # a .ckpt's type is only known once loaded
-    device = accelerator.device
     # The VAE stays float32: SD1.5's VAE overflows in fp16 (NaN latents, black previews).
     for module in (model.vae, model.unet, *model.text_encoders):
         dtype = torch.float32 if module is model.vae else weight_dtype
         module.to(device=device, dtype=None if module.dtype == dtype else dtype)  # no needless cast warning
-
     if cfg.zero_terminal_snr:
         model.noise_scheduler = training_noise_scheduler(zero_terminal_snr=True)
-    _attention(cfg, model, emit)
-    unet_lora, te_loras = _add_loras(cfg, model)
+    _attention(cfg, model)
+    return model
+
+
+def _prepare_lora(cfg: TrainConfig, model: BaseModel, unet_lora, te_loras, weight_dtype) -> list[LoraModules]:
+    """The LoRA layers' precision, starting weights and checkpointing; the modules' train/eval modes."""
     lora = [m for m in (unet_lora, *te_loras) if m is not None]
     if cfg.full_fp16 or cfg.full_bf16:
         # kohya's full_fp16/full_bf16: the LoRA weights (and so their gradients and optimizer
@@ -226,7 +211,11 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     model.unet.train(unet_lora is not None)
     for encoder in model.text_encoders:
         encoder.train(bool(te_loras))
+    return lora
 
+
+def _optimization(cfg: TrainConfig, plan: StepPlan, unet_lora, te_loras, accelerator, emit):
+    """Optimizer (prepared by accelerate, for its grad scaler) and learning-rate scheduler."""
     optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_loras), cfg.optimizer_args)
     for message in optimizer_warnings(cfg.optimizer_type, [g["lr"] for g in optimizer.param_groups], cfg.lr_scheduler):
         emit(ev.WarningEvent(kind="optimizer", message=message))
@@ -237,12 +226,45 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     optimizer = accelerator.prepare(optimizer)
     if cfg.full_fp16 and accelerator.scaler is not None:
         _allow_fp16_gradients(accelerator)
-    started_at = time.time()
+    return optimizer, lr_scheduler
+
+
+def _latent_cache(cfg: TrainConfig, model: BaseModel, device) -> LatentCache:
+    """cache_latents(_to_disk): disk entries are tied to the VAE's own file (its path, size, date)."""
+    vae_source = Path(cfg.vae or cfg.pretrained_model_name_or_path)
+    if vae_source.is_dir() and (vae_source / "vae").is_dir():
+        vae_source = vae_source / "vae"
+    return LatentCache(model.vae, device, seed=cfg.seed, vae_identity=file_identity(vae_source),
+                       to_disk=cfg.cache_latents_to_disk, batch_size=cfg.vae_batch_size)
+
+
+def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import set_seed
+
+    output_dir = Path(cfg.output_dir)
+    scan, plan, prompts = checked.scan, checked.plan, checked.prompts
+    for message in scan.warnings:
+        emit(ev.WarningEvent(kind="data", message=message))
+    mixed_precision, weight_dtype = _mixed_precision(cfg, emit)
+    # Each run sets its own precision; accelerate keeps it process-wide, so an earlier in-process run's
+    # setting is cleared first (the distributed state, PartialState, is kept).
+    AcceleratorState._reset_state(reset_partial_state=False)
+    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
+    set_seed(cfg.seed)
+
+    model = _load_model(cfg, accelerator.device, weight_dtype)
+    unet_lora, te_loras = _add_loras(cfg, model)
+    lora = _prepare_lora(cfg, model, unet_lora, te_loras, weight_dtype)
+    device = accelerator.device
+
+    optimizer, lr_scheduler = _optimization(cfg, plan, unet_lora, te_loras, accelerator, emit)
     optimizer_desc = f"{type(optimizer.optimizer).__module__}.{type(optimizer.optimizer).__name__}"
     if cfg.optimizer_args:
         optimizer_desc += "(" + ",".join(cfg.optimizer_args) + ")"
     base_metadata = training_metadata(cfg, plan, _scan_info(cfg, scan), base_family=model.info.family,
-                                      started_at=started_at, optimizer_desc=optimizer_desc)
+                                      started_at=time.time(), optimizer_desc=optimizer_desc)
     run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, lora=lora, optimizer=optimizer,
               lr_scheduler=lr_scheduler, accelerator=accelerator, prompts=prompts, base_metadata=base_metadata,
               weight_dtype=weight_dtype, output_dir=output_dir,
@@ -258,11 +280,7 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     if run.is_main:
         run.inbox.clear_stale()
     if cfg.cache_latents or cfg.cache_latents_to_disk:
-        vae_source = cfg.vae or cfg.pretrained_model_name_or_path
-        if Path(vae_source).is_dir() and (Path(vae_source) / "vae").is_dir():
-            vae_source = str(Path(vae_source) / "vae")
-        run.latent_cache = LatentCache(model.vae, device, seed=cfg.seed, vae_identity=file_identity(Path(vae_source)),
-                                       to_disk=cfg.cache_latents_to_disk, batch_size=cfg.vae_batch_size)
+        run.latent_cache = _latent_cache(cfg, model, device)
     if cfg.resume:
         run.resumed_from = load_training_state(run, Path(cfg.resume))
         log.info("resuming from %s at step %d", cfg.resume, run.resumed_from.global_step)
