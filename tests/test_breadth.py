@@ -1,6 +1,7 @@
 """Trainer breadth: noise and loss options, augmentations, the memory savers and their caches."""
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -179,3 +180,49 @@ def test_two_processes_train_together_through_accelerate(tmp_path, tiny_sd15_fil
     assert [e.final for e in events if e.type == "checkpoint"] == [False, True]
     weights = load_file(str(tmp_path / "out" / "tiny.safetensors"))
     assert any(float(w.abs().max()) > 0 for k, w in weights.items() if "lora_up" in k)
+
+
+@pytest.mark.parametrize("name, first, last", [
+    # total 10 steps, warm-up 2 (warm-up schedulers only), lr 1: the rate used at step 1 and at step 10
+    ("constant", 1.0, 1.0),
+    ("constant_with_warmup", 0.0, 1.0),
+    ("linear", 0.0, (10 - 9) / (10 - 2)),
+    ("cosine", 0.0, 0.5 * (1 + math.cos(math.pi * 7 / 8))),
+    ("cosine_with_restarts", 0.0, 0.5 * (1 + math.cos(math.pi * ((2 * 7 / 8) % 1)))),
+    ("polynomial", 0.0, (1 - 7 / 8) ** 2),
+])
+def test_each_scheduler_first_and_last_rate(name, first, last):
+    from trainer.optimizers import build_scheduler
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    scheduler = build_scheduler(name, optimizer, warmup=0 if name == "constant" else 2, total_steps=10, num_cycles=2,
+                                power=2.0)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(first, abs=1e-6) and rates[-1] == pytest.approx(last, abs=1e-6)
+
+
+def test_adafactor_schedule_reports_the_rate_the_optimizer_picks(tmp_path, tiny_sd15_folder):
+    data = make_dataset(tmp_path / "train", {"3_x": [(64, 64)]})
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "out", max_train_epochs=1,
+                                           optimizer_type="AdaFactor", lr_scheduler="adafactor",
+                                           network_train_unet_only=True))
+    _, _, events = _run(cfg)
+    rates = [e.lr_unet for e in events if e.type == "step"]
+    # relative_step: min(1e-2, 1/sqrt(step)) scaled by the parameters' RMS, so it changes from step to step
+    assert all(r > 0 for r in rates) and len(set(rates)) > 1
+
+
+def test_processes_see_different_images():
+    from trainer.plan import process_batches
+
+    batches = [[f"img{i}"] for i in range(9)]
+    rank0, rank1 = process_batches(batches, 0, 2), process_batches(batches, 1, 2)
+    assert len(rank0) == len(rank1) == 5  # ceil(9 / 2): the short last round is padded
+    assert rank0[:4] + rank1[:4] + rank0[4:] == [batches[i] for i in (0, 2, 4, 6, 1, 3, 5, 7, 8)]
+    assert not set(map(tuple, rank0[:4])) & set(map(tuple, rank1[:4]))
+    assert process_batches(batches, 0, 1) == batches
