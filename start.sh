@@ -155,7 +155,8 @@ if [ "$MODE" = test ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       step "installing Debian's chromium for the browser tests (apt-get)"
       export DEBIAN_FRONTEND=noninteractive
-      if ! { apt-get update -q && apt-get install -y -q chromium; }; then
+      # fonts-wqy-microhei: without a CJK font the Chinese page's screenshots show boxes.
+      if ! { apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; }; then
         fail "apt-get install chromium did not succeed (check the apt sources, or install it yourself)."
       fi
     else

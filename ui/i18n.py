@@ -1,0 +1,444 @@
+"""Every word the page shows, in Chinese and English, in one table.
+
+The training options' help texts live in the schema (trainer/config.py field_help); this
+module holds the rest: short field labels, buttons, section titles, status words and the
+messages the UI itself writes. `t(key, lang, **values)` looks a text up and fills it in.
+A unit test checks every entry has both languages and every schema field has a label.
+"""
+from __future__ import annotations
+
+import locale
+import os
+
+LANGS = ("zh", "en")
+
+# Short labels for the form. The config key is shown beside each (people compare with
+# lora-scripts configs), so a field missing here still gets a usable label: its key.
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    # 一、路径
+    "pretrained_model_name_or_path": ("训练底模", "Base model"),
+    "vae": ("外置 VAE（可选）", "Separate VAE (optional)"),
+    "train_data_dir": ("训练集文件夹", "Training images folder"),
+    "reg_data_dir": ("正则化图片文件夹（可选）", "Regularization images folder (optional)"),
+    "resolution": ("分辨率", "Resolution"),
+    "enable_bucket": ("启用分桶（ARB）", "Aspect-ratio buckets"),
+    "min_bucket_reso": ("分桶最小边长", "Smallest bucket side"),
+    "max_bucket_reso": ("分桶最大边长", "Largest bucket side"),
+    "bucket_reso_steps": ("分桶边长步进", "Bucket size step"),
+    "bucket_no_upscale": ("分桶时不放大小图", "Do not upscale small images"),
+    "output_dir": ("输出文件夹", "Output folder"),
+    "output_name": ("模型保存名称", "LoRA file name"),
+    # 二、步数
+    "max_train_epochs": ("epoch 训练轮次", "Epochs"),
+    "train_batch_size": ("batch size 同时训练图片数量", "Batch size"),
+    "save_every_n_epochs": ("每 N 轮保存一次", "Save every N epochs"),
+    "save_last_n_epochs": ("只保留最近 N 个按轮保存的模型", "Keep only the last N epoch files"),
+    "max_train_steps": ("最大训练步数", "Max training steps"),
+    "gradient_accumulation_steps": ("梯度累加步数", "Gradient accumulation steps"),
+    # 三、模型效果
+    "unet_lr": ("unet lr U-Net 学习率", "U-Net learning rate"),
+    "text_encoder_lr": ("text_encoder_lr 文本编码器学习率", "Text encoder learning rate"),
+    "learning_rate": ("总学习率", "Learning rate (overall)"),
+    "optimizer_type": ("optimizer 优化器", "Optimizer"),
+    "lr_scheduler": ("学习率调度器", "Learning-rate scheduler"),
+    "lr_warmup_steps": ("学习率预热步数", "Warm-up steps"),
+    "lr_scheduler_num_cycles": ("余弦重启次数", "Restart cycles"),
+    "lr_scheduler_power": ("polynomial 幂次", "Polynomial power"),
+    "network_dim": ("dim 网络维度", "Network dim (rank)"),
+    "network_alpha": ("network_alpha", "Network alpha"),
+    "network_train_unet_only": ("只训练 U-Net", "Train the U-Net only"),
+    "network_train_text_encoder_only": ("只训练文本编码器", "Train the text encoder only"),
+    # 预览图
+    "sample_prompts": ("预览图提示词", "Preview prompts"),
+    "sample_sampler": ("预览图采样器", "Preview sampler"),
+    "sample_every_n_epochs": ("每 N 轮出一次预览图", "Preview every N epochs"),
+    "sample_every_n_steps": ("每 N 步出一次预览图", "Preview every N steps"),
+    # 高级
+    "model_train_type": ("训练种类", "Training type"),
+    "network_weights": ("从已有 LoRA 继续训练", "Continue from a LoRA"),
+    "network_module": ("网络模块", "Network module"),
+    "save_model_as": ("保存格式", "File format"),
+    "save_precision": ("保存精度", "Save precision"),
+    "mixed_precision": ("混合精度", "Mixed precision"),
+    "prior_loss_weight": ("正则化损失权重", "Prior loss weight"),
+    "caption_extension": ("标注文件扩展名", "Caption file extension"),
+    "shuffle_caption": ("打乱 tag 顺序", "Shuffle tags"),
+    "keep_tokens": ("打乱时保留前 N 个 tag", "Keep the first N tags"),
+    "max_token_length": ("tag 最大 token 长度", "Longest caption (tokens)"),
+    "clip_skip": ("CLIP 跳过层数", "CLIP skip"),
+    "optimizer_args": ("优化器额外参数", "Optimizer arguments"),
+    "max_grad_norm": ("梯度裁剪范数", "Gradient clipping norm"),
+    "noise_offset": ("噪声偏移", "Noise offset"),
+    "min_snr_gamma": ("Min-SNR gamma", "Min-SNR gamma"),
+    "seed": ("随机种子", "Seed"),
+    "gradient_checkpointing": ("梯度检查点（省显存）", "Gradient checkpointing (saves memory)"),
+    "cache_latents": ("缓存图像 latent", "Cache latents"),
+    "xformers": ("xformers", "xformers"),
+    "sdpa": ("SDPA 注意力", "SDPA attention"),
+    "logging_dir": ("日志文件夹", "Log folder"),
+    "log_with": ("日志模块", "Logging"),
+    "training_comment": ("备注（写入模型元数据）", "Comment (stored in the LoRA)"),
+    "save_state": ("保存训练状态（可接着训练）", "Save the training state (to resume)"),
+    "save_state_on_train_end": ("训练结束时保存训练状态", "Save the training state at the end"),
+    "save_last_n_epochs_state": ("只保留最近 N 个训练状态", "Keep only the last N states"),
+    "resume": ("从训练状态接着训练", "Resume from a training state"),
+    "stop_on_diverging": ("发现炸炉迹象就停止", "Stop when it starts to diverge"),
+    "cache_latents_to_disk": ("latent 缓存到硬盘", "Cache latents on disk"),
+    "vae_batch_size": ("VAE 编码批量", "VAE batch size"),
+    "cache_text_encoder_outputs": ("缓存文本编码器输出", "Cache text-encoder outputs"),
+    "no_half_vae": ("VAE 不用半精度", "No half-precision VAE"),
+    "full_fp16": ("完全 fp16 训练", "Full fp16 training"),
+    "full_bf16": ("完全 bf16 训练", "Full bf16 training"),
+    "flip_aug": ("随机左右翻转", "Random horizontal flip"),
+    "color_aug": ("随机颜色偏移", "Random colour shift"),
+    "random_crop": ("随机裁剪", "Random crop"),
+    "multires_noise_iterations": ("多分辨率噪声层数", "Multi-resolution noise levels"),
+    "multires_noise_discount": ("多分辨率噪声衰减", "Multi-resolution noise discount"),
+    "ip_noise_gamma": ("输入扰动噪声强度", "Input-perturbation noise"),
+    "loss_type": ("损失函数", "Loss function"),
+    "huber_schedule": ("huber_c 随时间步变化方式", "huber_c schedule"),
+    "huber_c": ("huber 参数 c", "Huber c"),
+    "zero_terminal_snr": ("零终端信噪比", "Zero terminal SNR"),
+    "v_parameterization": ("v 预测（v-parameterization）", "v-prediction"),
+    "scale_v_pred_loss_like_noise_pred": ("v 预测损失按噪声预测缩放", "Scale v-prediction loss like noise prediction"),
+}
+
+TEXT: dict[str, tuple[str, str]] = {
+    # page
+    "title": ("丹炉 Danlu · LoRA 训练", "Danlu · LoRA training"),
+    "intro": (
+        "按教程的顺序填写：**一、路径** → **二、步数** → **三、模型效果** → 预览图，然后点 **开始训练**。"
+        "总训练步数 = 图片数量 × repeat × epoch ÷ batch size。训练在后台进行，关掉或刷新网页不会中断，"
+        "回来后这里会显示同一个训练。",
+        "Fill in the tutorial's sections in order: **1. Paths** → **2. Steps** → **3. Model quality** → "
+        "previews, then press **Start training**. Total steps = images × repeat × epochs ÷ batch size. "
+        "Training runs in the background: closing or reloading the page does not stop it, and the page "
+        "shows the same run when you come back.",
+    ),
+    "language": ("界面语言 / Language", "Language / 界面语言"),
+    "tab_train": ("训练", "Train"),
+    "tab_runs": ("历史训练", "Past runs"),
+    "tab_config": ("预设与配置文件", "Presets and config files"),
+    "section_paths": ("一、路径相关", "1. Paths"),
+    "section_steps": ("二、步数相关", "2. Steps"),
+    "section_effect": ("三、模型效果相关", "3. Model quality"),
+    "section_preview": ("训练预览图", "Preview images"),
+    "section_advanced": ("高级设置", "Advanced"),
+    "section_run": ("训练", "Training"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    # field extras
+    "output_dir_info": (
+        "每次训练写到这个文件夹下的一个新子文件夹（名称 = 模型名-日期时间）：LoRA、预览图、日志都在里面。"
+        "要换位置，启动时加 --output-dir 文件夹。",
+        "Each run writes to a new subfolder here (name = LoRA name-date-time): the LoRA, previews and logs. "
+        "To use another place, start Danlu with --output-dir FOLDER.",
+    ),
+    "optimizer_args_placeholder": ("每行一个，例如 weight_decay=0.01", "One per line, e.g. weight_decay=0.01"),
+    "sample_prompts_placeholder": (
+        "例如：aidou, 1girl, smile --n lowres, bad hands --w 512 --h 512 --s 20 --d 42",
+        "e.g. aidou, 1girl, smile --n lowres, bad hands --w 512 --h 512 --s 20 --d 42",
+    ),
+    # model detection
+    "model_empty": ("填写底模路径后，这里会显示检测到的模型类型。", "Type a base model path to see its type here."),
+    "model_detected": ("检测到底模类型：**{name}**（{layout}）", "Detected base model: **{name}** ({layout})"),
+    "model_layout_single_file": ("单个模型文件", "single file"),
+    "model_layout_diffusers": ("Diffusers 文件夹", "Diffusers folder"),
+    "model_unknown_ckpt": (
+        "**.ckpt** 文件要加载后才能知道类型（训练开始时检查）。建议使用 .safetensors。",
+        "A **.ckpt** file's type is known only once it is loaded (checked when training starts). "
+        ".safetensors is preferred.",
+    ),
+    "model_not_trainable": ("这个版本还不能训练它：", "This version cannot train it yet: "),
+    # dataset check
+    "check_dataset": ("检查训练集", "Check the training images"),
+    "check_none": ("先填写训练集文件夹。", "Fill in the training images folder first."),
+    "check_folder": ("文件夹", "Folder"),
+    "check_repeats": ("repeat", "repeat"),
+    "check_images": ("图片数", "Images"),
+    "check_times": ("图片×repeat", "Images×repeat"),
+    "check_captions": ("有标注", "Captioned"),
+    "check_trigger": ("含触发词", "Has trigger word"),
+    "check_sizes": ("尺寸范围", "Sizes"),
+    "check_reg": ("（正则化）", "(regularization)"),
+    "check_buckets": ("分桶结果（每轮张数）：{buckets}", "Buckets (items per epoch): {buckets}"),
+    "check_top_tags": ("最常见的 tag", "Most frequent tags"),
+    "check_ok": ("没有发现问题。", "No problems found."),
+    "check_problems": ("需要处理的问题", "Problems to fix"),
+    "check_warnings": ("提示", "Notes"),
+    "problem_unreadable": ("有图片或标注文件读不出来：{message}", "Some images or captions cannot be read: {message}"),
+    "problem_no_captions": (
+        "{folder}：{missing} 张图片没有标注文件（{ext}），训练时会只用触发词“{token}”作为标注。"
+        "→ 用 WD14 Tagger 等打标工具给每张图片生成同名 {ext} 文件，写上触发词+背景+视角+动作+光影+构图。",
+        "{folder}: {missing} image(s) have no caption file ({ext}); they train with only the trigger word "
+        "\"{token}\". → Caption every image (e.g. with the WD14 tagger) in a {ext} file of the same name: "
+        "trigger word + background + view + action + lighting + composition.",
+    ),
+    "problem_trigger_missing": (
+        "{folder}：{count} 个标注里没有触发词“{token}”。→ 把“{token}”加到这些标注的开头（并在高级设置里把"
+        " keep_tokens 设为 1），出图时写这个词才能调出 LoRA。",
+        "{folder}: {count} caption(s) do not contain the trigger word \"{token}\". → Put \"{token}\" at the start "
+        "of those captions (and set keep_tokens = 1 under Advanced), so the word calls up the LoRA.",
+    ),
+    "problem_no_token": (
+        "{folder}：文件夹名没有触发词部分（应写成 repeat_触发词，例如 10_aidou）。",
+        "{folder}: the folder name has no trigger word (name it repeat_trigger, e.g. 10_aidou).",
+    ),
+    "problem_few_images": (
+        "{folder}：只有 {count} 张图片。→ 教程：训练集质量由 image+tag 决定，建议 15 张以上，包含近景/远景/不同角度。",
+        "{folder}: only {count} image(s). → Quality comes from images + tags: 15 or more is better, with "
+        "close-ups, long shots and different angles.",
+    ),
+    "problem_small_images": (
+        "{folder}：{count} 张图片比训练分辨率 {res} 小，训练时会被放大、变模糊。→ 换更清晰的大图，或降低分辨率。",
+        "{folder}: {count} image(s) are smaller than the training resolution {res} and will be upscaled "
+        "(blurry). → Use larger, sharper images or lower the resolution.",
+    ),
+    "problem_dataset_error": ("{message} → {hint}", "{message} → {hint}"),
+    # arithmetic
+    "steps_need_data": (
+        "填写训练集文件夹后，这里会按教程的公式算出总训练步数。",
+        "Fill in the training images folder to see the total steps by the tutorial's formula.",
+    ),
+    "steps_need_epochs": ("填写 epoch（或最大训练步数）后显示总步数。", "Fill in epochs (or max steps) to see the total."),
+    "steps_formula": (
+        "**教程公式**：图片数量 × repeat × epoch ÷ batch size = {terms} × {epochs} ÷ {batch} = **{tutorial}** 步",
+        "**Tutorial's formula**: images × repeat × epochs ÷ batch size = {terms} × {epochs} ÷ {batch} = "
+        "**{tutorial}** steps",
+    ),
+    "steps_exact": (
+        "**实际会训练**：{total} 步（每轮 {per_epoch} 步 × {epochs} 轮）",
+        "**Will actually run**: {total} steps ({per_epoch} per epoch × {epochs} epochs)",
+    ),
+    "steps_same": ("两个数相同。", "The two counts agree."),
+    "steps_eta": (
+        "**预计用时**：约 {eta}（按 {run} 测得的 {speed:.2f} 步/秒）",
+        "**Estimated time**: about {eta} (at {speed:.2f} steps/s measured by {run})",
+    ),
+    "steps_eta_none": ("开始一次训练后，这里会按测得的速度估计用时。", "After a run has measured its speed, the time estimate appears here."),
+    "steps_error": ("算不出步数：{message}", "Cannot count the steps: {message}"),
+    # effect extras
+    "te_half": ("= U-Net 学习率 ÷ 2", "= U-Net rate ÷ 2"),
+    "te_tenth": ("= U-Net 学习率 ÷ 10", "= U-Net rate ÷ 10"),
+    "te_need_unet": ("先填写 U-Net 学习率（或总学习率）。", "Fill in the U-Net learning rate (or the overall rate) first."),
+    "alpha_clamped": (
+        "network_alpha 不能超过 network_dim，已改为 {dim}。",
+        "network_alpha may not exceed network_dim; set it to {dim}.",
+    ),
+    "find_lr": ("用 DAdaptation 寻找学习率", "Find the learning rate (DAdaptation)"),
+    "find_lr_info": (
+        "教程的方法：DAdaptation 优化器、学习率设为 1、调度器 constant，用你的训练集跑一小段，"
+        "学习率曲线上升后保持不变的值就是最优 unet_lr。结果会显示在右侧，并可以一键填入。",
+        "The tutorial's method: the DAdaptation optimizer with rates of 1 and a constant scheduler runs "
+        "briefly on your images; the value where the learning-rate curve rises and then stays flat is the "
+        "best unet_lr. The result appears in the run panel, with a button to fill it in.",
+    ),
+    "lr_finder_title": ("学习率寻找结果", "Learning-rate finder"),
+    "lr_finder_result": (
+        "最优 unet_lr ≈ **{unet}**（text_encoder_lr：½ = {half}，⅒ = {tenth}；用 Lion 时 ÷3 = {lion}）",
+        "Best unet_lr ≈ **{unet}** (text_encoder_lr: ½ = {half}, ⅒ = {tenth}; with Lion ÷3 = {lion})",
+    ),
+    "lr_finder_unsettled": (
+        "曲线在步数预算内还没有走平，这是目前的值，可以多训练几步再看。",
+        "The curve had not levelled off within the step budget; this is the value so far.",
+    ),
+    "lr_finder_estimate": ("（从 d*lr 曲线估计）", "(estimated from the d*lr curve)"),
+    "lr_finder_fill_adamw": ("填入：AdamW8bit", "Fill in: AdamW8bit"),
+    "lr_finder_fill_lion": ("填入：Lion（÷3）", "Fill in: Lion (÷3)"),
+    "lr_finder_filled": ("已填入学习率 {unet}（{optimizer}）。", "Filled in learning rate {unet} ({optimizer})."),
+    "lr_finder_none": ("这个训练没有学习率寻找结果。", "This run has no learning-rate finder result."),
+    # run panel
+    "start": ("开始训练", "Start training"),
+    "stop": ("停止（先保存）", "Stop (saves first)"),
+    "save_now": ("立即保存", "Save now"),
+    "sample_now": ("立即出预览图", "Preview now"),
+    "tensorboard": ("打开 TensorBoard", "Open TensorBoard"),
+    "status_label": ("状态", "Status"),
+    "log_label": ("日志（最后几十行）", "Log (last lines)"),
+    "loss_label": ("loss 曲线（浅色为每步，深色为平滑后）", "Loss (light: each step, dark: smoothed)"),
+    "samples_label": ("预览图（最新在前；多条提示词时每行一轮）", "Preview images (newest first; one row per round with several prompts)"),
+    "loras_label": ("保存的 LoRA", "Saved LoRA files"),
+    "messages_label": ("错误与提示", "Errors and warnings"),
+    "queue_label": ("排队中的训练", "Queued runs"),
+    "queue_line": ("排队第 {n} 位：{name}", "Queued #{n}: {name}"),
+    "no_run": (
+        "还没有训练。填好上面的表格后点“开始训练”。",
+        "No run yet. Fill in the form and press \"Start training\".",
+    ),
+    "run_name": ("训练：{name}", "Run: {name}"),
+    "status_queued": ("排队中（前面的训练结束后自动开始）", "Queued (starts when the run before it ends)"),
+    "status_starting": ("正在启动（加载模型）…", "Starting (loading the model)…"),
+    "status_running": ("训练中", "Training"),
+    "status_stopping": ("正在停止：保存当前进度后退出…", "Stopping: saving the current state, then exiting…"),
+    "status_done": ("训练完成", "Finished"),
+    "status_stopped": ("已停止（已保存）", "Stopped (saved)"),
+    "status_failed": ("出错停止", "Failed"),
+    "status_cancelled": ("已取消（未开始）", "Cancelled (never started)"),
+    "status_lost": ("已中断（训练进程意外结束）", "Interrupted (the trainer process ended unexpectedly)"),
+    "status_line": (
+        "第 {step}/{total} 步 · 第 {epoch}/{epochs} 轮 · {speed:.2f} 步/秒 · 剩余 {eta}",
+        "step {step}/{total} · epoch {epoch}/{epochs} · {speed:.2f} steps/s · {eta} left",
+    ),
+    "status_loss": ("loss {loss:.4f}（平均 {avg:.4f}）", "loss {loss:.4f} (average {avg:.4f})"),
+    "status_plan": (
+        "计划 {total} 步（教程公式 {tutorial} 步）{explanation}",
+        "Plan: {total} steps (tutorial's formula: {tutorial}) {explanation}",
+    ),
+    "elapsed": ("已用时 {time}", "Elapsed: {time}"),
+    "lora_file": ("文件", "File"),
+    "lora_when": ("保存于", "Saved at"),
+    "lora_size": ("大小", "Size"),
+    "lora_download": ("下载", "Download"),
+    "lora_final": ("最终", "final"),
+    "lora_epoch": ("第 {epoch} 轮", "epoch {epoch}"),
+    "lora_step": ("第 {step} 步", "step {step}"),
+    "lora_older": ("更早的 {n} 个文件", "{n} older files"),
+    "lora_none": ("还没有保存的 LoRA。", "No LoRA saved yet."),
+    "lora_use": (
+        "用法：把 .safetensors 放进 WebUI 的 models/Lora（ComfyUI：models/loras），提示词里写 <lora:{name}:0.8> 和触发词。",
+        "Use: put the .safetensors in WebUI's models/Lora (ComfyUI: models/loras) and write <lora:{name}:0.8> "
+        "and the trigger word in the prompt.",
+    ),
+    "resume_button": ("从保存的训练状态接着训练", "Continue from the saved training state"),
+    "resume_ready": (
+        "已把 {name} 的设置载入表格，并把 resume 设为 {state}。可以调整 epoch 等设置，然后点“开始训练”接着训练。",
+        "Loaded the settings of {name} with resume = {state}. Adjust epochs if you like, then press "
+        "\"Start training\" to continue.",
+    ),
+    "sample_caption_epoch": ("第 {epoch} 轮", "epoch {epoch}"),
+    "sample_caption_step": ("第 {epoch} 轮 {step} 步", "ep {epoch} step {step}"),
+    "msg_error": ("错误", "Error"),
+    "msg_warning": ("提示", "Warning"),
+    "msg_hint": ("怎么办", "What to do"),
+    "msg_advice": ("训练建议", "Advice"),
+    "msg_no_events": (
+        "训练进程在报告任何事情之前就结束了（退出码 {code}）。它最后的输出：",
+        "The trainer ended before it reported anything (exit code {code}). Its last output:",
+    ),
+    "msg_lost": (
+        "训练进程意外结束（可能被系统或任务管理器结束了）。已保存的 LoRA 仍在下面列出。",
+        "The trainer process ended unexpectedly (perhaps ended by the system or the task manager). "
+        "LoRA files saved before are still listed below.",
+    ),
+    "msg_killed": (
+        "训练进程在停止等待时间内没有结束，已被强制结束。已保存的 LoRA 仍在下面列出。",
+        "The trainer did not end within the stop grace period and was ended by force. "
+        "LoRA files saved before are still listed below.",
+    ),
+    "started_run": ("已开始：{name}", "Started: {name}"),
+    "queued_run": ("前面还有训练在进行，已排队：{name}", "Another run is in progress; queued: {name}"),
+    "config_problems": ("配置有问题，请按红字修改后再开始：", "The settings have problems; fix the red notes, then start again:"),
+    "nothing_running": ("现在没有正在进行的训练。", "No run is in progress."),
+    "request_sent": ("已发送：{what}。训练会在当前这一步结束后执行。", "Sent: {what}. The trainer acts on it after the current step."),
+    "cancelled_run": ("已从队列中取消：{name}", "Removed from the queue: {name}"),
+    "stop_sent": (
+        "已请求停止：训练会保存当前进度后退出（{grace} 秒内没有退出会被强制结束）。",
+        "Stop requested: the trainer saves its current state and exits (it is ended by force if it has not "
+        "exited within {grace} s).",
+    ),
+    "tb_started": ("TensorBoard 已启动：", "TensorBoard is running: "),
+    "tb_failed": ("TensorBoard 启动失败：{message}", "TensorBoard did not start: {message}"),
+    "tb_no_logs": ("这个训练还没有 TensorBoard 日志（logs 文件夹）。", "This run has no TensorBoard logs (logs folder) yet."),
+    "tb_remote": (
+        "（TensorBoard 只在本机 127.0.0.1 上打开，远程访问时看不到。）",
+        "(TensorBoard listens on 127.0.0.1 only; it cannot be opened from another computer.)",
+    ),
+    # runs tab
+    "runs_refresh": ("刷新列表", "Refresh"),
+    "runs_table_name": ("训练", "Run"),
+    "runs_table_status": ("状态", "Status"),
+    "runs_table_created": ("开始时间", "Started"),
+    "runs_table_steps": ("步数", "Steps"),
+    "runs_table_loss": ("最后 loss", "Last loss"),
+    "runs_table_loras": ("LoRA 文件", "LoRA files"),
+    "runs_pick": ("选择一个训练", "Choose a run"),
+    "runs_open": ("在训练面板中查看", "Show in the run panel"),
+    "runs_load_config": ("把它的配置载入表格", "Load its settings into the form"),
+    "runs_compare": ("对比 loss 曲线（可多选）", "Compare loss curves (choose several)"),
+    "runs_compare_chart": ("平滑后的 loss", "Smoothed loss"),
+    "runs_opened": ("训练面板现在显示：{name}", "The run panel now shows: {name}"),
+    "runs_none": ("还没有训练记录。", "No runs yet."),
+    "config_loaded": ("已载入配置：{source}", "Loaded the settings of {source}"),
+    "config_loaded_notes": ("读取时的说明：", "Notes from reading it:"),
+    "config_load_problems": (
+        "已载入能读懂的部分；下面这些需要修改：",
+        "Loaded what could be read; these need changing:",
+    ),
+    "config_output_dir_kept": (
+        "output_dir 没有改：训练总是写到本页的输出文件夹（{root}）。",
+        "output_dir was not changed: runs always write into this page's output folder ({root}).",
+    ),
+    # presets and config files
+    "preset_label": ("预设", "Preset"),
+    "preset_apply": ("套用预设", "Apply preset"),
+    "preset_info": (
+        "套用后保留你填的路径、模型名和预览提示词，其它设置改为预设值。",
+        "Applying keeps your paths, LoRA name and preview prompts; everything else takes the preset's values.",
+    ),
+    "preset_applied": ("已套用预设：{name}", "Applied preset: {name}"),
+    "preset_save_name": ("保存为预设，名称", "Save as a preset named"),
+    "preset_save": ("保存当前表格为预设", "Save the form as a preset"),
+    "preset_saved": ("已保存预设：{path}", "Saved preset: {path}"),
+    "preset_bad_name": (
+        "预设名称只能用字母、数字、中文、-、_，且不能和自带的预设重名。",
+        "A preset name may use letters, digits, Chinese, - and _, and may not replace a shipped preset.",
+    ),
+    "toml_upload": ("载入配置文件（kohya / lora-scripts 的 .toml）", "Load a config file (kohya / lora-scripts .toml)"),
+    "toml_preview": ("开始训练时会写入的 config.toml", "The config.toml Start will write"),
+    "toml_refresh": ("生成预览", "Show it"),
+    "toml_invalid": ("表格里还有问题，暂时生成不了 TOML：", "The form still has problems, so no TOML yet:"),
+    "toml_read_error": ("读不了这个文件：{message}", "Cannot read this file: {message}"),
+    "config_files": ("配置文件", "Config files"),
+    # app / security
+    "listen_refused": (
+        "拒绝启动：--listen 会让局域网里的其他电脑也能打开这个页面并开始训练、读取文件，必须同时设置密码。\n"
+        "请加上 --auth 用户名:密码（或只写 --auth 用户名，由丹炉生成密码并显示出来）。",
+        "Refusing to start: --listen lets other computers on the network open this page, start training "
+        "and read its files, so it needs a password.\nAdd --auth user:password (or --auth user to have "
+        "Danlu generate a password and print it).",
+    ),
+    "generated_password": ("已生成登录密码：用户名 {user}  密码 {password}", "Generated login: user {user}  password {password}"),
+    "running_at": ("丹炉已启动：{url}", "Danlu is running at {url}"),
+    "output_root": ("训练输出文件夹：{root}", "Training output folder: {root}"),
+}
+
+
+def normalise_lang(lang: str | None) -> str:
+    return lang if lang in LANGS else "zh"
+
+
+def default_lang() -> str:
+    """zh or en from the system locale.
+
+    POSIX: the first of LC_ALL, LC_MESSAGES, LANG that is set ("zh_CN.UTF-8"). Windows sets
+    none of them; there the locale module answers ("Chinese (Simplified)_China" or "zh_CN").
+    When no language can be told (the C / POSIX locale, common on servers), Chinese: the
+    tutorial's language and most users'.
+    """
+    name = next((os.environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(v)), "")
+    if not name:
+        try:
+            name = locale.getlocale()[0] or ""
+        except ValueError:  # an unparsable locale setting: no language to tell
+            name = ""
+    lowered = name.lower()
+    if lowered.startswith(("zh", "chinese")):
+        return "zh"
+    if not lowered or lowered in ("c", "posix") or lowered.startswith(("c.", "posix.")):
+        return "zh"
+    return "en"
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    zh, en = TEXT[key]
+    text = zh if normalise_lang(lang) == "zh" else en
+    return text.format(**values) if values else text
+
+
+def field_label(name: str, lang: str) -> str:
+    """Short label plus the config key (the name lora-scripts and kohya_ss files use)."""
+    pair = FIELD_LABELS.get(name)
+    if pair is None:
+        return name
+    short = pair[0] if normalise_lang(lang) == "zh" else pair[1]
+    return short if short == name else f"{short} · {name}"

@@ -1,0 +1,79 @@
+"""TensorBoard for a run, started on demand on the loopback address (no gradio).
+
+One TensorBoard process per log folder, started the first time someone asks and reused
+afterwards; an argument list, never a shell string. It binds 127.0.0.1 only: TensorBoard
+has no login, so it must not be reachable from the network even when the page is.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import proc
+
+_servers: dict[Path, tuple[subprocess.Popen, int]] = {}
+_lock = threading.Lock()
+START_TIMEOUT_S = 30.0
+
+
+def free_port(start: int = 6006, host: str = "127.0.0.1") -> int:
+    for port in range(start, start + 200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port between {start} and {start + 199}")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_tensorboard(logdir: Path, console: Path) -> str:
+    """The URL of a TensorBoard showing `logdir`, starting one if needed.
+
+    Raises OSError / RuntimeError with the reason when it cannot be started.
+    """
+    logdir = logdir.resolve()
+    with _lock:
+        running = _servers.get(logdir)
+        if running and running[0].poll() is None:
+            return f"http://127.0.0.1:{running[1]}/"
+        port = free_port()
+        args = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+                "--port", str(port)]
+        with open(console, "ab") as log:
+            process = proc.spawn(args, cwd=logdir, env=_env(), log=log, own_group=False)
+        _servers[logdir] = (process, port)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"TensorBoard exited with code {process.returncode}; see {console}")
+        if _listening(port):
+            return f"http://127.0.0.1:{port}/"
+        time.sleep(0.3)
+    raise RuntimeError(f"TensorBoard did not answer within {START_TIMEOUT_S:.0f} s; see {console}")
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONIOENCODING="utf-8")
+
+
+@atexit.register
+def stop_all() -> None:
+    """TensorBoard servers belong to this app: they end with it (trainers do not)."""
+    with _lock:
+        for process, _ in _servers.values():
+            if process.poll() is None:
+                process.kill()
+        _servers.clear()
