@@ -74,6 +74,7 @@ class Run:
     signals: StopSignals | None = None
     latent_cache: LatentCache | None = None
     text_cache: dict | None = None  # caption -> (hidden states, pooled) with cache_text_encoder_outputs
+    token_ids: tuple = field(default_factory=lambda: ({}, {}))  # per tokenizer: caption -> ids
     vae_encodes: int = 0
     global_step: int = 0
     epoch: int = 0
@@ -348,12 +349,26 @@ def encode_captions(run: Run, captions: list[str]) -> tuple[torch.Tensor, torch.
     if run.text_cache is not None:
         hidden, pooled = zip(*(run.text_cache[c] for c in captions))
         return torch.stack(hidden), torch.stack(pooled) if pooled[0] is not None else None
-    ids = tokenize(model.tokenizer, captions, cfg.max_token_length)
+    ids = _token_ids(run, 0, captions)
     encoders = run.text_encoder_forwards
     with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
         if not model.is_sdxl:
             return encode(encoders[0], ids, cfg.clip_skip), None
-        return encode_sdxl(encoders[0], encoders[1], ids, tokenize(model.tokenizer_2, captions, cfg.max_token_length))
+        return encode_sdxl(encoders[0], encoders[1], ids, _token_ids(run, 1, captions))
+
+
+def _token_ids(run: Run, which: int, captions: list[str]) -> torch.Tensor:
+    """Token ids, tokenized once per caption: without shuffle_caption a caption comes back every
+    epoch unchanged, and the tokenizer costs ~0.6 ms a step on a tiny model (bench/RESULTS.md)."""
+    tokenizer = (run.model.tokenizer, run.model.tokenizer_2)[which]
+    if run.cfg.shuffle_caption:  # a new caption almost every time: nothing worth keeping
+        return tokenize(tokenizer, captions, run.cfg.max_token_length)
+    cache = run.token_ids[which]
+    missing = [c for c in dict.fromkeys(captions) if c not in cache]
+    if missing:
+        for caption, row in zip(missing, tokenize(tokenizer, missing, run.cfg.max_token_length)):
+            cache[caption] = row
+    return torch.stack([cache[c] for c in captions])
 
 
 @torch.no_grad()
