@@ -53,14 +53,12 @@ def credentials(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 def first_free_port(start: int, host: str) -> int:
-    for port in range(start, start + 100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit(f"no free port between {start} and {start + 99}; pass --port")
+    from ui.proc import free_port
+
+    try:
+        return free_port(start, host)
+    except OSError:
+        raise SystemExit(f"no free port between {start} and {start + 99}; pass --port") from None
 
 
 def _exit_on_sigterm(signum, frame) -> None:

@@ -6,21 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.tiny_models import make_image
+
 CAPTION = "{token}, 1girl, tag{i}, red block"
-
-
-def make_image(path: Path, size: tuple[int, int], seed: int) -> None:
-    """A small picture with structure (a gradient and a block), as tests/conftest.py draws them."""
-    from PIL import Image, ImageDraw
-
-    w, h = size
-    image = Image.new("RGB", size)
-    pixels = image.load()
-    for x in range(w):
-        for y in range(h):
-            pixels[x, y] = ((x * 255 // w + seed * 40) % 256, (y * 255 // h) % 256, (seed * 70) % 256)
-    ImageDraw.Draw(image).rectangle([w // 4, h // 4, w // 2, h // 2], fill=(255 - seed * 30 % 255, 20, 90))
-    image.save(path)
 
 
 def make_dataset(root: Path, *, images: int, size: int, repeats: int, token: str = "bench") -> Path:

@@ -46,17 +46,10 @@ def tiny_sdxl_file(tmp_path_factory) -> Path:
 
 
 def make_image(path: Path, size: tuple[int, int], seed: int) -> None:
-    """A small picture with structure (gradient + a block), so the VAE sees something real."""
-    from PIL import Image, ImageDraw
+    # Imported on use: tiny_models pulls in torch and diffusers, which the torch-free tests skip.
+    from tiny_models import make_image as draw
 
-    w, h = size
-    image = Image.new("RGB", size)
-    pixels = image.load()
-    for x in range(w):
-        for y in range(h):
-            pixels[x, y] = ((x * 255 // w + seed * 40) % 256, (y * 255 // h) % 256, (seed * 70) % 256)
-    ImageDraw.Draw(image).rectangle([w // 4, h // 4, w // 2, h // 2], fill=(255 - seed * 30 % 255, 20, 90))
-    image.save(path)
+    draw(path, size, seed)
 
 
 def make_dataset(root: Path, folders: dict[str, list[tuple[int, int]]], captions: bool = True) -> Path:

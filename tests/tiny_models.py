@@ -298,3 +298,17 @@ def save_tiny_sdxl_single_file(path, seed: int = 0, components: dict | None = No
     out = _single_file_path(path, SDXL_SINGLE_FILE_NAME)
     save_file(ckpt, os.fspath(out), metadata={"format": "pt"})
     return out
+
+
+def make_image(path: Path, size: tuple[int, int], seed: int) -> None:
+    """A small picture with structure (a gradient and a block), so the VAE sees something real."""
+    from PIL import Image, ImageDraw
+
+    w, h = size
+    image = Image.new("RGB", size)
+    pixels = image.load()
+    for x in range(w):
+        for y in range(h):
+            pixels[x, y] = ((x * 255 // w + seed * 40) % 256, (y * 255 // h) % 256, (seed * 70) % 256)
+    ImageDraw.Draw(image).rectangle([w // 4, h // 4, w // 2, h // 2], fill=(255 - seed * 30 % 255, 20, 90))
+    image.save(path)

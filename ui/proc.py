@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,15 @@ def kill_tree(pid: int) -> None:
     # Not the root: when it is our child, subprocess.Popen must reap it to learn its exit code
     # (a psutil wait would reap it first, and Popen would then report 0).
     psutil.wait_procs(family[:-1], timeout=5)
+
+
+def free_port(start: int, host: str = "127.0.0.1", span: int = 100) -> int:
+    """The first port from `start` that `host` can bind (the page's and TensorBoard's)."""
+    for port in range(start, start + span):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port between {start} and {start + span - 1}")

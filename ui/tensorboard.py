@@ -22,17 +22,6 @@ _lock = threading.Lock()
 START_TIMEOUT_S = 30.0
 
 
-def free_port(start: int = 6006, host: str = "127.0.0.1") -> int:
-    for port in range(start, start + 200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise OSError(f"no free port between {start} and {start + 199}")
-
-
 def _listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -49,7 +38,7 @@ def ensure_tensorboard(logdir: Path, console: Path) -> str:
         running = _servers.get(logdir)
         if running and running[0].poll() is None:
             return f"http://127.0.0.1:{running[1]}/"
-        port = free_port()
+        port = proc.free_port(6006, span=200)
         args = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
                 "--port", str(port)]
         with open(console, "ab") as log:
