@@ -17,6 +17,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="module")
+def local_index(tmp_path_factory):
+    """A package index on 127.0.0.1 holding small wheels built for the launch and mirror tests."""
+    from local_index import build_test_index, serve_folder
+
+    root = tmp_path_factory.mktemp("index")
+    build_test_index(root)
+    index = serve_folder(root)
+    yield index
+    index.close()
+
+
 @pytest.fixture(scope="session")
 def tiny_sd15_folder(tmp_path_factory) -> Path:
     from tiny_models import save_tiny_sd15_diffusers

@@ -20,21 +20,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from local_index import base_python, build_test_index, isolated_pip_environment, refused_address, serve_folder
+from local_index import base_python, isolated_pip_environment, refused_address
 
 import update_mirror
 from trainer import settings as danlu_settings
 
 SCRIPT_FILES = ["start.sh", "update_mirror.py", "trainer/__init__.py", "trainer/settings.py", ".ci/run"]
-
-
-@pytest.fixture(scope="module")
-def local_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("index")
-    build_test_index(root)
-    index = serve_folder(root)
-    yield index
-    index.close()
 
 
 def copy_scripts(destination: Path) -> Path:

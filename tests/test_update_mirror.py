@@ -19,7 +19,6 @@ from conftest import ROOT
 from local_index import (
     SilentServer,
     base_python,
-    build_test_index,
     isolated_pip_environment,
     refused_address,
     serve_folder,
@@ -29,15 +28,6 @@ import update_mirror
 from trainer import settings as danlu_settings
 
 PROJECT_FILES = ["update_mirror.py", "start.sh", "trainer/__init__.py", "trainer/settings.py"]
-
-
-@pytest.fixture(scope="module")
-def local_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("index")
-    build_test_index(root)
-    index = serve_folder(root)
-    yield index
-    index.close()
 
 
 def copy_project(destination: Path, requirements: str = "danlu-probe==1.0\n") -> Path:
