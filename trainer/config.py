@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from trainer.errors import ConfigError
+from trainer.messages import M, Msg
 
 __all__ = [
     "TrainConfig",
@@ -91,6 +92,10 @@ _KOHYA_OTHER_OPTIMIZERS = (
 )
 
 _SAMPLE_PROMPT_FILE_SUFFIXES = (".txt", ".toml", ".json")
+
+# sd-scripts' default of max_train_steps (train_util.add_training_arguments): what it trains
+# when neither max_train_epochs nor max_train_steps is given.
+SD_SCRIPTS_DEFAULT_STEPS = 1600
 
 # Windows refuses these in file names (and "/" is a folder separator everywhere).
 _WINDOWS_FORBIDDEN_CHARS = '<>:"/\\|?*'
@@ -297,15 +302,15 @@ _INERT_UNLESS: dict[str, tuple[str, Callable[[dict], bool]]] = {
 
 # A pointer to what to do instead, for the not-supported keys where Danlu has an answer.
 _NOT_SUPPORTED_HINTS = {
-    "lr_restart_cycles": "use lr_scheduler_num_cycles instead",
-    "caption_extention": "use caption_extension (the correct spelling) instead",
-    "use_8bit_adam": 'use optimizer_type = "AdamW8bit" instead',
-    "use_lion_optimizer": 'use optimizer_type = "Lion" instead',
-    "save_every_n_steps": "use save_every_n_epochs instead",
-    "save_n_epoch_ratio": "use save_every_n_epochs instead",
-    "v2": "train on an SD 1.x or SDXL base model",
-    "network_args": "remove it; Danlu trains plain LoRA on the attention and MLP layers",
-    "dataset_config": "put the images in train_data_dir in folders named like 10_name (10 = repeat)",
+    "lr_restart_cycles": M("config.use_key_instead", key="lr_scheduler_num_cycles"),
+    "caption_extention": M("config.hint_caption_extention"),
+    "use_8bit_adam": M("config.use_setting_instead", setting='optimizer_type = "AdamW8bit"'),
+    "use_lion_optimizer": M("config.use_setting_instead", setting='optimizer_type = "Lion"'),
+    "save_every_n_steps": M("config.use_key_instead", key="save_every_n_epochs"),
+    "save_n_epoch_ratio": M("config.use_key_instead", key="save_every_n_epochs"),
+    "v2": M("config.hint_v2"),
+    "network_args": M("config.hint_network_args"),
+    "dataset_config": M("config.hint_dataset_config"),
 }
 
 # ---------------------------------------------------------------------------
@@ -318,18 +323,23 @@ class ConfigProblem:
     """One thing wrong with a config: which setting, what is wrong, what to change."""
 
     field: Optional[str]
-    message: str
-    hint: str = ""
+    message: Msg
+    hint: Optional[Msg] = None
 
-    def line(self) -> str:
-        return f"{self.message} -> {self.hint}" if self.hint else self.message
+    def line(self, lang: Optional[str] = None) -> str:
+        return self.as_msg().text(lang)
+
+    def as_msg(self) -> Msg:
+        if self.hint is None:
+            return self.message
+        return M("config.problem_line", message=self.message, hint=self.hint)
 
 
 class _FieldProblem(ValueError):
     """Raised inside field validators; carries our own words to the error translation."""
 
-    def __init__(self, message: str, hint: str = ""):
-        super().__init__(message)
+    def __init__(self, message: Msg, hint: Optional[Msg] = None):
+        super().__init__(message.text("en"))
         self.message = message
         self.hint = hint
 
@@ -339,17 +349,17 @@ def _config_error(problems: list[ConfigProblem], source: Optional[str] = None) -
 
     The list itself is kept on the exception as `.problems` so the UI can mark each field.
     """
-    where = f"{source}: " if source else ""
     if len(problems) == 1:
         p = problems[0]
-        err = ConfigError(where + p.message, hint=p.hint, field=p.field)
+        message = M("config.problem_in_file", source=source, message=p.message) if source else p.message
+        err = ConfigError(message, hint=p.hint, field=p.field)
     else:
-        lines = "\n".join(f"  - {p.line()}" for p in problems)
-        err = ConfigError(
-            f"{where}{len(problems)} problems in the training settings:\n{lines}",
-            hint="change each setting named above (every line says how), then start again",
-            field=problems[0].field,
-        )
+        lines = [p.as_msg() for p in problems]
+        if source:
+            message = M("config.problems_in_file", source=source, count=len(problems), lines=lines)
+        else:
+            message = M("config.problems", count=len(problems), lines=lines)
+        err = ConfigError(message, hint=M("config.problems_hint"), field=problems[0].field)
     err.problems = list(problems)  # type: ignore[attr-defined]
     return err
 
@@ -370,7 +380,7 @@ def _f(default: Any, section: str, zh: str, en: str, **bounds: Any) -> Any:
 
 
 _LR_FIELDS = ("learning_rate", "unet_lr", "text_encoder_lr")
-_LR_HINT = "typical values: 1e-4 for the U-Net, 1e-5 for the text encoder, 1 with DAdaptation or Prodigy"
+_LR_HINT = M("config.lr_typical")
 
 # Optional int fields where sd-scripts (and the kohya_ss GUI, which writes 0 for "off")
 # treat 0 as "not set": normalised to None so 0 does not trip the >= 1 bound.
@@ -1192,64 +1202,44 @@ class TrainConfig(BaseModel):
         if isinstance(value, (list, tuple)):
             if len(value) == 1:
                 return value[0]
-            raise _FieldProblem(
-                f"text_encoder_lr = {list(value)!r}: separate rates for each text encoder are not supported yet",
-                hint="give one number, e.g. text_encoder_lr = 1e-5",
-            )
+            raise _FieldProblem(M("config.te_lr_list", value=repr(list(value))), M("config.te_lr_list_hint"))
         return value
 
     @field_validator("network_module", mode="before")
     @classmethod
     def _check_network_module(cls, value: Any) -> Any:
         if isinstance(value, str) and value != "networks.lora":
-            raise _FieldProblem(
-                f"network_module = {value!r} is not supported yet by Danlu",
-                hint='use network_module = "networks.lora" (standard LoRA); LyCORIS, DyLoRA and OFT are not '
-                "supported yet",
-            )
+            raise _FieldProblem(M("config.network_module", value=repr(value)), M("config.network_module_hint"))
         return value
 
     @field_validator("save_model_as", mode="before")
     @classmethod
     def _check_save_model_as(cls, value: Any) -> Any:
         if isinstance(value, str) and value != "safetensors":
-            raise _FieldProblem(
-                f"save_model_as = {value!r}: Danlu only writes safetensors, because that is what WebUI and "
-                "ComfyUI load safely (ckpt/pt files can run code when loaded)",
-                hint='use save_model_as = "safetensors"',
-            )
+            raise _FieldProblem(M("config.save_model_as", value=repr(value)),
+                                M("config.use_setting_instead", setting='save_model_as = "safetensors"'))
         return value
 
     @field_validator("model_train_type", mode="before")
     @classmethod
     def _check_model_train_type(cls, value: Any) -> Any:
         if isinstance(value, str) and value not in ("sd-lora", "sdxl-lora"):
-            raise _FieldProblem(
-                f"model_train_type = {value!r} is not supported yet by Danlu: it trains LoRAs for "
-                "SD 1.x (sd-lora) and SDXL (sdxl-lora)",
-                hint='use model_train_type = "sd-lora" or "sdxl-lora", or remove the line to detect it '
-                "from the base model",
-            )
+            raise _FieldProblem(M("config.model_train_type", value=repr(value)), M("config.model_train_type_hint"))
         return value
 
     @field_validator("log_with", mode="before")
     @classmethod
     def _check_log_with(cls, value: Any) -> Any:
         if isinstance(value, str) and value in ("wandb", "all"):
-            raise _FieldProblem(
-                f"log_with = {value!r}: Weights & Biases logging is not supported yet by Danlu",
-                hint='use log_with = "tensorboard", or remove the line',
-            )
+            raise _FieldProblem(M("config.log_with", value=repr(value)), M("config.log_with_hint"))
         return value
 
     @field_validator("caption_extension")
     @classmethod
     def _check_caption_extension(cls, value: str) -> str:
         if not value.startswith(".") or len(value) < 2:
-            raise _FieldProblem(
-                f"caption_extension = {value!r} must be a dot and an extension",
-                hint=f'write caption_extension = ".{value.lstrip(".") or "txt"}"',
-            )
+            raise _FieldProblem(M("config.caption_extension", value=repr(value)),
+                                M("config.write_setting", setting=f'caption_extension = ".{value.lstrip(".") or "txt"}"'))
         return value
 
     # ---- checks across fields --------------------------------------------------
@@ -1306,7 +1296,7 @@ class TrainConfig(BaseModel):
         return dict(self._ignored)
 
     @property
-    def notes(self) -> list[str]:
+    def notes(self) -> list[Msg]:
         """Lines for train.log: what was read differently from the file, and why."""
         return list(self._notes)
 
@@ -1322,10 +1312,19 @@ def _nearest_multiples(value: int, step: int = 64, low: int = 64, high: int = 40
     return sorted({below, above})
 
 
+def _either(values: list) -> Any:
+    """"512 or 576" in the reader's language; a single value as it is."""
+    if len(values) == 1:
+        return values[0]
+    return M("config.either", first=", ".join(str(v) for v in values[:-1]), last=values[-1])
+
+
 def _normalise_resolution(value: Any) -> str:
-    hint = 'write one size like 512, or width,height like "512,768" (multiples of 64)'
+    hint = M("config.resolution_hint")
+    shown = repr(value)
+    not_a_size = _FieldProblem(M("config.resolution_not_size", value=shown), hint)
     if isinstance(value, bool):
-        raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint)
+        raise not_a_size
     if isinstance(value, int):
         parts: list[Any] = [value]
     elif isinstance(value, (list, tuple)):
@@ -1334,48 +1333,36 @@ def _normalise_resolution(value: Any) -> str:
         text = value.strip().lower().replace("x", ",").replace("*", ",")
         parts = [p.strip() for p in text.split(",")]
     else:
-        raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint)
+        raise not_a_size
     if not 1 <= len(parts) <= 2:
-        raise _FieldProblem(f"resolution = {value!r} must be one size or width,height", hint=hint)
+        raise _FieldProblem(M("config.resolution_parts", value=shown), hint)
     sizes: list[int] = []
     for part in parts:
         if isinstance(part, bool) or not isinstance(part, (int, str)):
-            raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint)
+            raise not_a_size
         try:
             sizes.append(int(part))
         except ValueError:
-            raise _FieldProblem(f"resolution = {value!r} is not a size", hint=hint) from None
+            raise not_a_size from None
     for size in sizes:
         if not 64 <= size <= 4096:
-            raise _FieldProblem(
-                f"resolution = {value!r}: {size} is outside 64..4096",
-                hint="SD 1.5 trains at 512 (up to 768), SDXL at 1024",
-            )
+            raise _FieldProblem(M("config.resolution_range", value=shown, size=size), M("config.resolution_typical"))
         if size % 64:
-            nearest = " or ".join(str(n) for n in _nearest_multiples(size))
-            raise _FieldProblem(
-                f"resolution = {value!r}: {size} is not a multiple of 64",
-                hint=f"use {nearest} instead of {size}",
-            )
+            raise _FieldProblem(M("config.resolution_multiple", value=shown, size=size),
+                                M("config.use_instead_of", choices=_either(_nearest_multiples(size)), value=size))
     return ",".join(str(s) for s in sizes)
 
 
 def _check_file_name(name: str) -> None:
-    hint = 'use letters, digits, Chinese, "-" or "_", e.g. output_name = "my_lora"'
+    hint = M("config.output_name_hint")
     bad = sorted({c for c in name if c in _WINDOWS_FORBIDDEN_CHARS or ord(c) < 32})
     if bad:
         shown = " ".join(repr(c) for c in bad)
-        raise _FieldProblem(
-            f"output_name = {name!r} is a file name and may not contain {shown} (folders go in output_dir)",
-            hint=hint,
-        )
+        raise _FieldProblem(M("config.output_name_chars", value=repr(name), chars=shown), hint)
     if name != name.strip() or name.endswith("."):
-        raise _FieldProblem(
-            f"output_name = {name!r} may not start or end with a space or end with a dot (Windows drops them)",
-            hint=hint,
-        )
+        raise _FieldProblem(M("config.output_name_ends", value=repr(name)), hint)
     if name.split(".")[0].upper() in _WINDOWS_RESERVED_NAMES:
-        raise _FieldProblem(f"output_name = {name!r} is a name Windows reserves for devices", hint=hint)
+        raise _FieldProblem(M("config.output_name_reserved", value=repr(name)), hint)
 
 
 def _normalise_optimizer(value: str) -> str:
@@ -1389,19 +1376,15 @@ def _normalise_optimizer(value: str) -> str:
     if re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", name):
         return name
     if name.lower() in others:
-        raise _FieldProblem(
-            f"optimizer_type = {value!r} is not supported yet by Danlu",
-            hint=f"use one of {supported}",
-        )
+        raise _FieldProblem(M("config.optimizer_not_supported", value=repr(value)),
+                            M("config.use_one_of", choices=supported))
     close = difflib.get_close_matches(name.lower(), list(by_lower) + sorted(others), n=1, cutoff=0.6)
-    guess = ""
     if close:
         guess = by_lower.get(close[0]) or next(o for o in _KOHYA_OTHER_OPTIMIZERS if o.lower() == close[0])
-        guess = f"did you mean {guess}? "
-    raise _FieldProblem(
-        f"optimizer_type = {value!r} is not an optimizer Danlu knows",
-        hint=f"{guess}use one of {supported}",
-    )
+        hint = M("config.did_you_mean_use_one_of", guess=guess, choices=supported)
+    else:
+        hint = M("config.use_one_of", choices=supported)
+    raise _FieldProblem(M("config.optimizer_unknown", value=repr(value)), hint)
 
 
 def _normalise_optimizer_args(value: Any) -> Any:
@@ -1412,20 +1395,16 @@ def _normalise_optimizer_args(value: Any) -> Any:
         value = value.split()
     if not isinstance(value, (list, tuple)):
         return value  # the list type check words it
-    hint = 'write each as key=value, e.g. optimizer_args = ["weight_decay=0.01", "betas=0.9,0.999"]'
     for item in value:
         if not isinstance(item, str) or "=" not in item or not item.split("=", 1)[0].strip():
-            raise _FieldProblem(f"optimizer_args item {item!r} is not key=value", hint=hint)
+            raise _FieldProblem(M("config.optimizer_args_item", item=repr(item)), M("config.optimizer_args_hint"))
         text = item.split("=", 1)[1].strip()
         try:
             # sd-scripts reads each value with ast.literal_eval; refuse now what it would crash on.
             ast.literal_eval(text)
         except (ValueError, SyntaxError):
-            raise _FieldProblem(
-                f"optimizer_args item {item!r}: the value {text!r} is not a number, True/False or a quoted text",
-                hint="numbers and True/False as they are (d_coef=2.0, betas=0.9,0.999); text in quotes "
-                "(decouple=True, name='x')",
-            ) from None
+            raise _FieldProblem(M("config.optimizer_args_value", item=repr(item), value=repr(text)),
+                                M("config.optimizer_args_value_hint")) from None
     return list(value)
 
 
@@ -1444,29 +1423,22 @@ def _saver_and_augmentation_conflicts(cfg: TrainConfig, ok: Callable[..., bool])
     caching = cfg.cache_latents or cfg.cache_latents_to_disk
     for aug in ("color_aug", "random_crop"):
         if caching and getattr(cfg, aug) and ok(aug, "cache_latents"):
-            problems.append(ConfigProblem(
-                aug, f"{aug} changes the image at every step, so its latents cannot be cached (cache_latents is on)",
-                f"turn off {aug}, or turn off cache_latents and cache_latents_to_disk"))
+            problems.append(ConfigProblem(aug, M("config.aug_vs_cache", aug=aug), M("config.aug_vs_cache_hint", aug=aug)))
     if cfg.cache_text_encoder_outputs and ok("cache_text_encoder_outputs"):
         if not cfg.network_train_unet_only:
-            problems.append(ConfigProblem(
-                "cache_text_encoder_outputs",
-                "cache_text_encoder_outputs needs network_train_unet_only: a trained text encoder's outputs change",
-                "set network_train_unet_only = true, or turn off cache_text_encoder_outputs"))
+            problems.append(ConfigProblem("cache_text_encoder_outputs", M("config.te_cache_needs_unet_only"),
+                                          M("config.te_cache_needs_unet_only_hint")))
         if cfg.shuffle_caption:
-            problems.append(ConfigProblem(
-                "cache_text_encoder_outputs",
-                "cache_text_encoder_outputs cannot be used with shuffle_caption: a shuffled caption has no fixed output",
-                "turn off shuffle_caption, or turn off cache_text_encoder_outputs"))
+            problems.append(ConfigProblem("cache_text_encoder_outputs", M("config.te_cache_vs_shuffle"),
+                                          M("config.te_cache_vs_shuffle_hint")))
     for flag, precision in (("full_fp16", "fp16"), ("full_bf16", "bf16")):
         if getattr(cfg, flag) and cfg.mixed_precision != precision and ok(flag, "mixed_precision"):
             problems.append(ConfigProblem(
-                flag, f"{flag} needs mixed_precision = \"{precision}\" (it is \"{cfg.mixed_precision}\")",
-                f"set mixed_precision = \"{precision}\", or turn off {flag}"))
+                flag, M("config.full_precision", flag=flag, precision=precision, current=cfg.mixed_precision),
+                M("config.full_precision_hint", flag=flag, precision=precision)))
     if cfg.scale_v_pred_loss_like_noise_pred and not cfg.v_parameterization and ok("scale_v_pred_loss_like_noise_pred"):
-        problems.append(ConfigProblem(
-            "scale_v_pred_loss_like_noise_pred", "scale_v_pred_loss_like_noise_pred only applies to v-prediction",
-            "turn on v_parameterization (for a v-prediction base model) or turn this off"))
+        problems.append(ConfigProblem("scale_v_pred_loss_like_noise_pred", M("config.scale_v_pred"),
+                                      M("config.scale_v_pred_hint")))
     return problems
 
 
@@ -1477,100 +1449,53 @@ def _cross_field_problems(cfg: TrainConfig, skip: frozenset) -> list[ConfigProbl
         return not skip.intersection(names)
 
     if ok("network_alpha", "network_dim") and cfg.network_alpha > cfg.network_dim:
-        half = max(1, cfg.network_dim // 2)
-        problems.append(
-            ConfigProblem(
-                "network_alpha",
-                f"network_alpha = {cfg.network_alpha:g} is larger than network_dim = {cfg.network_dim}",
-                f"set network_alpha to {cfg.network_dim} (same as network_dim) or {half} (half); "
-                "it may not exceed network_dim",
-            )
-        )
+        problems.append(ConfigProblem(
+            "network_alpha", M("config.alpha_over_dim", alpha=f"{cfg.network_alpha:g}", dim=cfg.network_dim),
+            M("config.alpha_over_dim_hint", dim=cfg.network_dim, half=max(1, cfg.network_dim // 2))))
     if (
         ok("network_train_unet_only", "network_train_text_encoder_only")
         and cfg.network_train_unet_only
         and cfg.network_train_text_encoder_only
     ):
-        problems.append(
-            ConfigProblem(
-                "network_train_unet_only",
-                "network_train_unet_only and network_train_text_encoder_only are both true, which leaves "
-                "nothing to train",
-                "set at most one of them to true (usually neither; unet_only for SDXL)",
-            )
-        )
-    if ok("max_train_epochs", "max_train_steps") and cfg.max_train_epochs is None and cfg.max_train_steps is None:
-        problems.append(
-            ConfigProblem(
-                "max_train_epochs",
-                "neither max_train_epochs nor max_train_steps is set, so Danlu does not know how long to train "
-                "(sd-scripts would silently train 1600 steps)",
-                "set max_train_epochs, e.g. max_train_epochs = 10 (10-20 for a first test)",
-            )
-        )
+        problems.append(ConfigProblem("network_train_unet_only", M("config.nothing_to_train"),
+                                      M("config.nothing_to_train_hint")))
     problems += _saver_and_augmentation_conflicts(cfg, ok)
     if ok("bucket_reso_steps") and cfg.bucket_reso_steps % 8:
-        nearest = " or ".join(str(n) for n in _nearest_multiples(cfg.bucket_reso_steps, 8, 8, 512))
-        problems.append(
-            ConfigProblem(
-                "bucket_reso_steps",
-                f"bucket_reso_steps = {cfg.bucket_reso_steps} is not a multiple of 8",
-                f"use {nearest} (64 for SD 1.5)",
-            )
-        )
+        problems.append(ConfigProblem(
+            "bucket_reso_steps", M("config.bucket_steps_multiple", value=cfg.bucket_reso_steps),
+            M("config.bucket_steps_hint", choices=_either(_nearest_multiples(cfg.bucket_reso_steps, 8, 8, 512)))))
     if ok("min_bucket_reso", "max_bucket_reso") and cfg.min_bucket_reso > cfg.max_bucket_reso:
-        problems.append(
-            ConfigProblem(
-                "min_bucket_reso",
-                f"min_bucket_reso = {cfg.min_bucket_reso} is larger than max_bucket_reso = {cfg.max_bucket_reso}",
-                "make min_bucket_reso the smaller one, e.g. 256 and 1024",
-            )
-        )
+        problems.append(ConfigProblem(
+            "min_bucket_reso", M("config.min_over_max_bucket", low=cfg.min_bucket_reso, high=cfg.max_bucket_reso),
+            M("config.min_over_max_bucket_hint")))
     if cfg.enable_bucket and ok("enable_bucket", "resolution"):
         width, height = cfg.resolution_wh
         if ok("max_bucket_reso") and max(width, height) > cfg.max_bucket_reso:
-            problems.append(
-                ConfigProblem(
-                    "max_bucket_reso",
-                    f"max_bucket_reso = {cfg.max_bucket_reso} is smaller than the resolution's longer side "
-                    f"({max(width, height)})",
-                    f"raise max_bucket_reso to at least {max(width, height)}, or lower resolution",
-                )
-            )
+            problems.append(ConfigProblem(
+                "max_bucket_reso", M("config.max_bucket_small", value=cfg.max_bucket_reso, side=max(width, height)),
+                M("config.max_bucket_small_hint", side=max(width, height))))
         if ok("min_bucket_reso") and min(width, height) < cfg.min_bucket_reso:
-            problems.append(
-                ConfigProblem(
-                    "min_bucket_reso",
-                    f"min_bucket_reso = {cfg.min_bucket_reso} is larger than the resolution's shorter side "
-                    f"({min(width, height)})",
-                    f"lower min_bucket_reso to at most {min(width, height)}, e.g. 256",
-                )
-            )
+            shorter = min(width, height)
+            # The example must itself satisfy the rule: the usual 256 when it fits, else the side.
+            example = 256 if 256 <= shorter and 256 % cfg.bucket_reso_steps == 0 else shorter
+            problems.append(ConfigProblem(
+                "min_bucket_reso", M("config.min_bucket_large", value=cfg.min_bucket_reso, side=shorter),
+                M("config.min_bucket_large_hint", side=shorter, example=example)))
         step = cfg.bucket_reso_steps
         if ok("bucket_reso_steps") and step % 8 == 0:
             for name in ("min_bucket_reso", "max_bucket_reso"):
                 value = getattr(cfg, name)
                 if ok(name) and value % step:
                     down, up = value - value % step, value - value % step + step
-                    problems.append(
-                        ConfigProblem(
-                            name,
-                            f"{name} = {value} is not a multiple of bucket_reso_steps = {step}",
-                            f"use {down} or {up}",
-                        )
-                    )
+                    problems.append(ConfigProblem(
+                        name, M("config.bucket_not_multiple", name=name, value=value, step=step),
+                        M("config.use_value", value=_either([down, up]))))
     if ok("sample_prompts") and not cfg.sample_prompts:
         for name in ("sample_every_n_epochs", "sample_every_n_steps"):
             if ok(name) and getattr(cfg, name) is not None:
-                problems.append(
-                    ConfigProblem(
-                        name,
-                        f"{name} = {getattr(cfg, name)} is set but sample_prompts is empty, so there is nothing "
-                        "to draw",
-                        "write the preview prompt (or the path of a .txt prompt file) in sample_prompts, or "
-                        f"remove {name}",
-                    )
-                )
+                problems.append(ConfigProblem(
+                    name, M("config.preview_without_prompts", name=name, value=getattr(cfg, name)),
+                    M("config.preview_without_prompts_hint", name=name)))
     return problems
 
 
@@ -1583,16 +1508,12 @@ def _resolve(base_dir: Path, path: str) -> str:
 def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     must_exist = {
-        "pretrained_model_name_or_path": (
-            "any",
-            "give the path of a .safetensors/.ckpt file or a Diffusers folder on this computer "
-            "(Danlu never downloads models)",
-        ),
-        "vae": ("any", "give the path of a VAE file on this computer, or leave vae empty"),
-        "train_data_dir": ("dir", "give the folder that holds the repeat_name subfolders, e.g. ./train/aki"),
-        "reg_data_dir": ("dir", "give the regularization images folder, or leave reg_data_dir empty"),
-        "network_weights": ("file", "give the path of the LoRA .safetensors to continue from, or leave it empty"),
-        "resume": ("dir", "give the path of a saved state folder (name ending in -state), or leave resume empty"),
+        "pretrained_model_name_or_path": ("any", "config.path_hint_model"),
+        "vae": ("any", "config.path_hint_vae"),
+        "train_data_dir": ("dir", "config.path_hint_train_data"),
+        "reg_data_dir": ("dir", "config.path_hint_reg_data"),
+        "network_weights": ("file", "config.path_hint_network_weights"),
+        "resume": ("dir", "config.path_hint_resume"),
     }
     for name, (kind, hint) in must_exist.items():
         value = getattr(cfg, name)
@@ -1600,7 +1521,7 @@ def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) 
             continue
         resolved = _resolve(base_dir, value)
         setattr(cfg, name, resolved)
-        problem = _path_problem(name, value, resolved, kind, hint)
+        problem = _path_problem(name, value, resolved, kind, M(hint))
         if problem:
             problems.append(problem)
 
@@ -1608,13 +1529,7 @@ def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) 
         given = cfg.sample_prompts
         resolved = _resolve(base_dir, given)
         cfg.sample_prompts = resolved
-        problem = _path_problem(
-            "sample_prompts",
-            given,
-            resolved,
-            "file",
-            "give the path of the prompt file, or write the prompt itself in sample_prompts",
-        )
+        problem = _path_problem("sample_prompts", given, resolved, "file", M("config.path_hint_prompts"))
         if problem:
             problems.append(problem)
 
@@ -1625,20 +1540,21 @@ def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) 
         resolved = _resolve(base_dir, value)
         setattr(cfg, name, resolved)
         if os.path.exists(resolved) and not os.path.isdir(resolved):
-            problems.append(
-                ConfigProblem(name, f"{name} = {value!r} is a file, not a folder ({resolved})", f"choose a folder for {name}")
-            )
+            problems.append(ConfigProblem(name, M("config.path_is_file_not_folder", name=name, value=repr(value),
+                                                  resolved=resolved), M("config.choose_folder", name=name)))
     return problems
 
 
-def _path_problem(name: str, given: str, resolved: str, kind: str, hint: str) -> Optional[ConfigProblem]:
+def _path_problem(name: str, given: str, resolved: str, kind: str, hint: Msg) -> Optional[ConfigProblem]:
     if not os.path.exists(resolved):
-        where = "" if given.strip() == resolved else f" (looked for {resolved})"
-        return ConfigProblem(name, f"{name} = {given!r} does not exist{where}", hint)
+        if given.strip() == resolved:
+            return ConfigProblem(name, M("config.path_missing", name=name, value=repr(given)), hint)
+        return ConfigProblem(name, M("config.path_missing_resolved", name=name, value=repr(given), resolved=resolved),
+                             hint)
     if kind == "dir" and not os.path.isdir(resolved):
-        return ConfigProblem(name, f"{name} = {given!r} is a file, but must be a folder", hint)
+        return ConfigProblem(name, M("config.path_must_be_folder", name=name, value=repr(given)), hint)
     if kind == "file" and not os.path.isfile(resolved):
-        return ConfigProblem(name, f"{name} = {given!r} is a folder, but must be a file", hint)
+        return ConfigProblem(name, M("config.path_must_be_file", name=name, value=repr(given)), hint)
     return None
 
 
@@ -1691,18 +1607,14 @@ def load_config(path: str | os.PathLike) -> TrainConfig:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            f"config file {str(path)!r} does not exist", hint="check the path given to --config", field=None
-        ) from None
+        raise ConfigError(M("config.file_missing", path=str(path)), hint=M("config.file_missing_hint")) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}", hint="check the path") from None
+        raise ConfigError(M("config.file_unreadable", path=str(path), detail=exc.strerror or str(exc)),
+                          hint=M("config.file_unreadable_hint")) from None
     try:
         text = raw.decode("utf-8-sig")  # a BOM (Windows Notepad) is tolerated
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path.name} is not UTF-8 text (byte {exc.start} cannot be read)",
-            hint="save the file as UTF-8 (in Notepad: Save As, Encoding: UTF-8)",
-        ) from None
+        raise ConfigError(M("config.not_utf8", name=path.name, byte=exc.start), hint=M("config.not_utf8_hint")) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -1714,21 +1626,19 @@ def _toml_syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> C
     message = str(exc)
     found = _TOML_POSITION.search(message)
     reason = _TOML_POSITION.sub("", message).strip()
-    hint = "fix the TOML syntax on that line: key = value, text in quotes, true/false in lower case"
+    # The parser's own reason ("Expected '=' after a key") is code-like detail; the sentence
+    # around it and the hint are ours.
+    hint = M("config.toml_syntax_hint")
     if found:
         line_no, col = int(found.group(1)), int(found.group(2))
         lines = text.splitlines()
         line = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
         if "\\" in line and '"' in line:
-            hint = (
-                "inside double quotes a backslash starts an escape; write Windows paths in single quotes "
-                "('D:\\lora\\train'), with forward slashes (\"D:/lora/train\") or with doubled backslashes"
-            )
+            hint = M("config.toml_backslash_hint")
         shown = f"\n    {line.strip()}" if line.strip() else ""
-        return ConfigError(
-            f"{path.name}: TOML syntax error at line {line_no}, column {col}: {reason}{shown}", hint=hint
-        )
-    return ConfigError(f"{path.name}: TOML syntax error: {reason}", hint=hint)
+        return ConfigError(M("config.toml_syntax_at", name=path.name, line=line_no, column=col, reason=reason,
+                             shown=shown), hint=hint)
+    return ConfigError(M("config.toml_syntax", name=path.name, reason=reason), hint=hint)
 
 
 def config_from_dict(
@@ -1770,6 +1680,11 @@ def config_from_dict(
     if problems:
         raise _config_error(problems, source)
     assert cfg is not None
+    if cfg.max_train_epochs is None and cfg.max_train_steps is None:
+        # sd-scripts trains max_train_steps' default then; so does Danlu, and says so (the
+        # page's plan and train.log show the number, so it is not hidden).
+        cfg.max_train_steps = SD_SCRIPTS_DEFAULT_STEPS
+        notes.append(M("config.note_default_steps", steps=SD_SCRIPTS_DEFAULT_STEPS))
     cfg._ignored = ignored
     cfg._notes = notes + _after_notes(cfg)
     return cfg
@@ -1782,24 +1697,15 @@ def _flatten(data: dict, problems: list[ConfigProblem]) -> tuple[dict, dict]:
 
     def put(key: str, value: Any, where: str) -> None:
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            hint = "write key = value lines, flat or under one level of [section] headers"
-            if key in ("datasets", "subsets"):
-                hint = (
-                    "this looks like a sd-scripts dataset config (--dataset_config), which Danlu does not read "
-                    "yet; put the images in train_data_dir in folders named like 10_name (10 = repeat)"
-                )
-            problems.append(ConfigProblem(key, f"[[{key}]] ({where}) is an array of tables", hint))
+            hint = M("config.dataset_config_tables_hint") if key in ("datasets", "subsets") else M("config.tables_hint")
+            problems.append(ConfigProblem(key, M("config.array_of_tables", key=key, where=where), hint))
             return
         if key in flat:
             if flat[key] != value or isinstance(flat[key], bool) != isinstance(value, bool):
-                problems.append(
-                    ConfigProblem(
-                        key,
-                        f"{key} is given twice with different values: {flat[key]!r} ({origins[key]}) and "
-                        f"{value!r} ({where})",
-                        f"keep one {key} line and delete the other",
-                    )
-                )
+                problems.append(ConfigProblem(
+                    key, M("config.duplicate_key", key=key, first=repr(flat[key]), first_where=origins[key],
+                           second=repr(value), second_where=where),
+                    M("config.duplicate_key_hint", key=key)))
             return
         flat[key] = value
         origins[key] = where
@@ -1809,17 +1715,12 @@ def _flatten(data: dict, problems: list[ConfigProblem]) -> tuple[dict, dict]:
             section = f"[{key}]"
             for inner_key, inner_value in value.items():
                 if isinstance(inner_value, dict):
-                    problems.append(
-                        ConfigProblem(
-                            inner_key,
-                            f"[{key}.{inner_key}] is nested two levels deep",
-                            "sections can only be one level deep: move its keys into [" + key + "] or to the top",
-                        )
-                    )
+                    problems.append(ConfigProblem(inner_key, M("config.nested_twice", key=key, inner=inner_key),
+                                                  M("config.nested_twice_hint", key=key)))
                     continue
                 put(inner_key, inner_value, section)
         else:
-            put(key, value, "top level")
+            put(key, value, M("config.where_top"))
     return flat, origins
 
 
@@ -1848,44 +1749,36 @@ def _sort_not_supported(
     )
     if same:
         ignored[key] = value
-        notes.append(f"ignored {key} = {_shown(key, value)}: it is sd-scripts' default, which is what Danlu does")
+        notes.append(M("config.note_default_ignored", key=key, value=_shown(key, value)))
         return
     if key in NO_EFFECT_ON_TRAINING:
         ignored[key] = value
-        notes.append(
-            f"ignored {key} = {_shown(key, value)}: it changes only speed, memory use or logging in sd-scripts, "
-            "not what is learned"
-        )
+        notes.append(M("config.note_no_effect_ignored", key=key, value=_shown(key, value)))
         return
     if key in _INERT_UNLESS:
         parent, matters = _INERT_UNLESS[key]
         if not matters(flat):
             ignored[key] = value
-            notes.append(f"ignored {key} = {_shown(key, value)}: it has no effect unless {parent} is set")
+            notes.append(M("config.note_inert_ignored", key=key, value=_shown(key, value), parent=parent))
             return
-    hint = _NOT_SUPPORTED_HINTS.get(key, f"remove the {key} line (or set it to {default!r}) to train without it")
-    problems.append(
-        ConfigProblem(
-            key,
-            f"{key} = {_shown(key, value)} ({origins[key]}) is not supported yet by Danlu",
-            hint,
-        )
-    )
+    hint = _NOT_SUPPORTED_HINTS.get(key) or M("config.not_supported_hint", key=key, default=repr(default))
+    problems.append(ConfigProblem(key, M("config.not_supported", key=key, value=_shown(key, value), where=origins[key]),
+                                  hint))
 
 
 def _unknown_keys_problem(unknown: list[str], origins: dict) -> ConfigProblem:
     vocabulary = sorted(set(TrainConfig.model_fields) | set(NOT_SUPPORTED_YET))
     parts = []
     for key in unknown:
-        where = "" if origins[key] == "top level" else f" in {origins[key]}"
+        where = origins[key]
         close = difflib.get_close_matches(key, vocabulary, n=1, cutoff=0.6)
-        parts.append(f"{key!r}{where}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    noun = "key" if len(unknown) == 1 else "keys"
-    return ConfigProblem(
-        unknown[0],
-        f"unknown {noun}: " + ", ".join(parts),
-        "correct the spelling (names are sd-scripts' option names) or delete the line",
-    )
+        at_top = isinstance(where, Msg) and where.id == "config.where_top"
+        if close:
+            parts.append(M("config.unknown_key_guess", key=repr(key), guess=repr(close[0])) if at_top
+                         else M("config.unknown_key_in_guess", key=repr(key), where=where, guess=repr(close[0])))
+        else:
+            parts.append(repr(key) if at_top else M("config.unknown_key_in", key=repr(key), where=where))
+    return ConfigProblem(unknown[0], M("config.unknown_keys", keys=parts), M("config.unknown_keys_hint"))
 
 
 def _read_like_sd_scripts(values: dict, notes: list[str]) -> None:
@@ -1894,23 +1787,18 @@ def _read_like_sd_scripts(values: dict, notes: list[str]) -> None:
         # lora-scripts' GUI default. sd-scripts splits captions into 75-token chunks
         # ((255 + 2 - 2) // 75 = 3 chunks), so 255 trains exactly like 225.
         values["max_token_length"] = 225
-        notes.append("read max_token_length = 255 as 225: sd-scripts uses 75-token chunks, so 255 trains like 225")
+        notes.append(M("config.note_token_length_255"))
     if values.get("optimizer_type") == "":
         values["optimizer_type"] = "AdamW"  # sd-scripts' meaning of an empty optimizer_type
-        notes.append('read optimizer_type = "" as "AdamW", as sd-scripts does')
+        notes.append(M("config.note_empty_optimizer"))
 
 
-def _after_notes(cfg: TrainConfig) -> list[str]:
+def _after_notes(cfg: TrainConfig) -> list[Msg]:
+    # Which attention runs (xformers when installed, else SDPA) is logged by the trainer,
+    # which is where it is known.
     notes = []
-    if cfg.xformers or cfg.sdpa:
-        notes.append(
-            "xformers/sdpa: Danlu always uses PyTorch's SDPA attention, which saves memory as xformers does"
-        )
     if cfg.max_train_epochs is not None and cfg.max_train_steps is not None:
-        notes.append(
-            f"max_train_steps = {cfg.max_train_steps} is not used because max_train_epochs = "
-            f"{cfg.max_train_epochs} is set (sd-scripts does the same)"
-        )
+        notes.append(M("config.note_epochs_win", steps=cfg.max_train_steps, epochs=cfg.max_train_epochs))
     return notes
 
 
@@ -1943,10 +1831,10 @@ def _validate(values: dict, base_dir: Path, check_paths: bool, problems: list[Co
     return None
 
 
-def _bounds_text(name: str) -> str:
+def _bounds_text(name: str) -> Optional[Msg]:
     info = TrainConfig.model_fields.get(name)
     if info is None:
-        return ""
+        return None
     low = high = None
     low_strict = high_strict = False
     for meta in info.metadata:
@@ -1958,13 +1846,15 @@ def _bounds_text(name: str) -> str:
                 else:
                     high, high_strict = bound, strict
     if low is not None and high is not None and not low_strict and not high_strict:
-        return f"allowed: {low} to {high}"
-    words = []
+        return M("config.allowed_between", low=low, high=high)
+    if low is not None and high is not None:
+        return M("config.allowed_range", low=low, high=high, low_rule=M("config.rule_above" if low_strict else "config.rule_at_least", value=low),
+                 high_rule=M("config.rule_below" if high_strict else "config.rule_at_most", value=high))
     if low is not None:
-        words.append(f"{'above' if low_strict else 'at least'} {low}")
+        return M("config.allowed_one", rule=M("config.rule_above" if low_strict else "config.rule_at_least", value=low))
     if high is not None:
-        words.append(f"{'below' if high_strict else 'at most'} {high}")
-    return "allowed: " + " and ".join(words) if words else ""
+        return M("config.allowed_one", rule=M("config.rule_below" if high_strict else "config.rule_at_most", value=high))
+    return None
 
 
 def _plain_problem(err: dict) -> ConfigProblem:
@@ -1975,49 +1865,51 @@ def _plain_problem(err: dict) -> ConfigProblem:
     ctx = err.get("ctx") or {}
     given = err.get("input")
     shown = f"{name} = {given!r}"
-    bounds = _bounds_text(name) if name else ""
+    bounds = _bounds_text(name) if name else None
 
     exc = ctx.get("error")
     if isinstance(exc, _FieldProblem):
         return ConfigProblem(name, exc.message, exc.hint)
     if kind == "missing":
-        return ConfigProblem(name, f"{name} is required but not given", f"add a line {name} = ... ({_short_help(name)})")
+        return ConfigProblem(name, M("config.missing", name=name), M("config.missing_hint", name=name))
     if kind in ("float_parsing", "float_type"):
-        hint = _LR_HINT if name in _LR_FIELDS else (bounds or "write a number")
-        return ConfigProblem(name, f"{shown} is not a number", f"write a number like 1e-4 or 0.0001; {hint}")
+        hint = _LR_HINT if name in _LR_FIELDS else bounds
+        return ConfigProblem(name, M("config.not_number", shown=shown),
+                             M("config.write_number", then=hint) if hint else M("config.write_number_plain"))
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return ConfigProblem(name, f"{shown} is not a whole number", f"write a whole number without quotes; {bounds}".rstrip("; "))
+        return ConfigProblem(name, M("config.not_whole", shown=shown),
+                             M("config.write_whole", then=bounds) if bounds else M("config.write_whole_plain"))
     if kind in ("bool_parsing", "bool_type"):
-        return ConfigProblem(name, f"{shown} is not true or false", f"write {name} = true or {name} = false")
+        return ConfigProblem(name, M("config.not_bool", shown=shown), M("config.write_bool", name=name))
     if kind == "finite_number":
-        hint = _LR_HINT if name in _LR_FIELDS else (bounds or "write an ordinary number")
-        return ConfigProblem(name, f"{shown} is not a finite number", hint)
+        hint = _LR_HINT if name in _LR_FIELDS else (bounds or M("config.write_ordinary_number"))
+        return ConfigProblem(name, M("config.not_finite", shown=shown), hint)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         hint = bounds
         if name == "clip_skip":
-            hint = f"{bounds}; 1 means no skip, 2 is common for SD 1.5 anime models; remove the line for no skip"
+            hint = M("config.clip_skip_hint", bounds=bounds)
         if name in _LR_FIELDS:
-            hint = f"a learning rate must be above 0; {_LR_HINT}"
-            if name == "text_encoder_lr":
-                hint += "; to train only the U-Net set network_train_unet_only = true"
-            elif name == "unet_lr":
-                hint += "; to train only the text encoder set network_train_text_encoder_only = true"
-        return ConfigProblem(name, f"{shown} is out of range", hint)
+            hint = M({"text_encoder_lr": "config.lr_positive_te", "unet_lr": "config.lr_positive_unet"}.get(
+                name, "config.lr_positive"), typical=_LR_HINT)
+        return ConfigProblem(name, M("config.out_of_range", shown=shown), hint)
     if kind == "literal_error":
         choices = _literal_choices(name)
         close = difflib.get_close_matches(str(given), [str(c) for c in choices], n=1, cutoff=0.5) if choices else []
-        guess = f"did you mean {close[0]!r}? " if close else ""
-        allowed = ", ".join(repr(c) if c is not None else "empty" for c in choices) or ctx.get("expected", "")
-        return ConfigProblem(name, f"{shown} is not one of the allowed values", f"{guess}allowed: {allowed}")
+        allowed = ", ".join(repr(c) if c is not None else '""' for c in choices) or str(ctx.get("expected", ""))
+        hint = (M("config.allowed_guess", guess=repr(close[0]), allowed=allowed) if close
+                else M("config.allowed_values", allowed=allowed))
+        return ConfigProblem(name, M("config.not_allowed_value", shown=shown), hint)
     if kind in ("string_type",):
-        return ConfigProblem(name, f"{shown} is not text", f'write it in quotes, e.g. {name} = "..."')
+        return ConfigProblem(name, M("config.not_text", shown=shown), M("config.write_quoted", name=name))
     if kind == "string_too_short":
-        return ConfigProblem(name, f"{name} is empty", f"fill in {name} ({_short_help(name)})")
+        return ConfigProblem(name, M("config.empty", name=name), M("config.fill_in", name=name))
     if kind in ("list_type",):
-        return ConfigProblem(name, f"{shown} is not a list", 'write a list like ["weight_decay=0.01"]')
+        return ConfigProblem(name, M("config.not_list", shown=shown), M("config.write_list"))
     if kind == "extra_forbidden":
-        return ConfigProblem(name, f"{name!r} is not a training option", "delete the line")
-    return ConfigProblem(name, f"{shown}: {err.get('msg', 'invalid value')}", bounds or "check the value")
+        return ConfigProblem(name, M("config.not_an_option", name=repr(name)), M("config.delete_line"))
+    # pydantic's own words are the detail of a kind of error not listed above.
+    return ConfigProblem(name, M("config.invalid_value", shown=shown, detail=err.get("msg", "")),
+                         bounds or M("config.check_value"))
 
 
 def _literal_choices(name: Optional[str]) -> list:
@@ -2039,12 +1931,6 @@ def _literal_choices(name: Optional[str]) -> list:
 
     walk(TrainConfig.model_fields[name].annotation)
     return choices
-
-
-def _short_help(name: Optional[str]) -> str:
-    if not name or name not in TrainConfig.model_fields:
-        return ""
-    return field_help(name, "en").split(":")[0].split(".")[0]
 
 
 # ---------------------------------------------------------------------------

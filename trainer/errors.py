@@ -1,9 +1,13 @@
 """Typed errors that reach the person: each has a kind, a message, a hint and an exit code.
 
 The CLI turns any of these into an `error` event plus its exit code, so the UI can show
-the message and the hint instead of "see the console". No torch import here.
+the message and the hint instead of "see the console". Message and hint are catalogue
+messages (trainer/messages.py), so each reader sees them in their own language; plain text
+is accepted only for words that are not ours (a library's exception text). No torch import.
 """
 from __future__ import annotations
+
+from .messages import M, Msg, render
 
 
 class TrainerError(Exception):
@@ -12,14 +16,36 @@ class TrainerError(Exception):
     kind = "internal"
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "", field: str | None = None):
+    def __init__(self, message: "Msg | str", hint: "Msg | str | None" = None, field: str | None = None):
         super().__init__(message)
-        self.message = message
-        self.hint = hint
+        self.msg = message
+        self.hint_msg = hint or None
         self.field = field
 
+    @property
+    def message(self) -> str:
+        """The message in this process's language (trainer/messages.current_lang)."""
+        return render(self.msg)
+
+    @property
+    def hint(self) -> str:
+        return render(self.hint_msg)
+
+    def text(self, lang: str | None = None) -> str:
+        return render(self.msg, lang)
+
+    def hint_text(self, lang: str | None = None) -> str:
+        return render(self.hint_msg, lang)
+
+    def line(self, lang: str | None = None) -> str:
+        """Message and hint on one line, as a problem list shows them."""
+        hint = self.hint_text(lang)
+        return self.text(lang) + (f" → {hint}" if hint else "")
+
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+        if not self.hint_msg:
+            return self.message
+        return self.message + "\n  " + M("common.hint_prefix", hint=self.hint_msg).text()
 
 
 class ConfigError(TrainerError):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
+from .messages import Msg, render
+
 
 @dataclass
 class Event:
@@ -99,17 +101,51 @@ class Checkpoint(Event):
 class WarningEvent(Event):
     type: ClassVar[str] = "warning"
     kind: str
-    message: str
+    message: str  # in the run's language, for readers that do not know `msg`
     hint: str = ""
+    msg: dict | None = None  # the message as data (trainer/messages.Msg.to_dict): each reader renders its own language
+    hint_msg: dict | None = None
+
+    def text(self, lang: str) -> str:
+        return _rendered(self.msg, self.message, lang)
+
+    def hint_text(self, lang: str) -> str:
+        return _rendered(self.hint_msg, self.hint, lang)
 
 
 @dataclass
 class ErrorEvent(Event):
     type: ClassVar[str] = "error"
-    kind: str  # config, data, model, out_of_memory, stopped, diverged, internal
+    kind: str  # trainer/errors.py: config, data, model, out_of_memory, stopped, diverged, disk, internal
     message: str
     hint: str = ""
     field: str | None = None
+    msg: dict | None = None
+    hint_msg: dict | None = None
+
+    def text(self, lang: str) -> str:
+        return _rendered(self.msg, self.message, lang)
+
+    def hint_text(self, lang: str) -> str:
+        return _rendered(self.hint_msg, self.hint, lang)
+
+
+def _rendered(data: dict | None, fallback: str, lang: str) -> str:
+    msg = Msg.from_dict(data)
+    return msg.text(lang) if msg is not None else fallback
+
+
+def warning(kind: str, message: Msg, hint: Msg | None = None) -> WarningEvent:
+    """A warning event carrying the message as data and, for older readers, as text."""
+    return WarningEvent(kind=kind, message=message.text(), hint=render(hint),
+                        msg=message.to_dict(), hint_msg=hint.to_dict() if hint is not None else None)
+
+
+def error_from(exc) -> ErrorEvent:
+    """The error event of a TrainerError (trainer/errors.py)."""
+    as_dict = lambda value: value.to_dict() if isinstance(value, Msg) else None  # noqa: E731
+    return ErrorEvent(kind=exc.kind, message=exc.message, hint=exc.hint, field=exc.field,
+                      msg=as_dict(exc.msg), hint_msg=as_dict(exc.hint_msg))
 
 
 @dataclass

@@ -1,0 +1,4 @@
+"""Messages of data (see trainer/texts/__init__.py)."""
+
+TEXTS: dict[str, tuple[str, str]] = {
+}
