@@ -108,6 +108,14 @@ def free_port(start: int, host: str = "127.0.0.1", span: int = 100) -> int:
     """The first port from `start` that `host` can bind (the page's and TensorBoard's)."""
     for port in range(start, start + span):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # The probe must judge a port as the server will bind it. On POSIX uvicorn (and
+            # gradio's own check) set SO_REUSEADDR, so a port whose old connections linger in
+            # TIME_WAIT after a restart is free to them; without the option here the restarted
+            # page moved to the next port and the open tab could not reconnect. On Windows
+            # SO_REUSEADDR would let two servers share a port, and TIME_WAIT never blocks a
+            # bind there anyway, so the plain bind is the right probe.
+            if not IS_WINDOWS:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
             except OSError:
