@@ -122,17 +122,20 @@ def test_out_of_memory_hint_names_the_savers_not_on_yet(tmp_path, tiny_sd15_fold
 
     data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
     plain = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "o", train_batch_size=4))
-    hint = memory_hint(plain)
+    hint = memory_hint(plain).text("en")
     for saver in ("gradient_checkpointing", "mixed_precision", "cache_latents", "train_batch_size = 1"):
         assert saver in hint, saver
+    assert "显存不够" in memory_hint(plain).text("zh") and "比 64x64 更低的分辨率" in memory_hint(plain).text("zh")
     saving = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "o", gradient_checkpointing=True,
                                               cache_latents=True, mixed_precision="bf16"))
-    hint = memory_hint(saving)
+    hint = memory_hint(saving).text("en")
     assert "gradient_checkpointing" not in hint and "cache_latents" not in hint and "full_bf16" in hint
 
 
 def test_every_supported_key_is_read_by_the_trainer():
     """No config field is accepted and then ignored: each appears in the trainer's code."""
+    import inspect
+    import re
     from pathlib import Path
 
     from trainer.config import TrainConfig
@@ -141,11 +144,16 @@ def test_every_supported_key_is_read_by_the_trainer():
     code = "\n".join(p.read_text(encoding="utf-8") for p in root.glob("*.py") if p.name != "config.py")
     # Accepted on purpose without an effect of their own, each explained in its help text.
     explained = {"xformers", "sdpa", "no_half_vae", "network_module", "save_model_as", "model_train_type"}
-    # Read through the schema's derived values (the lr fallbacks, the default logs folder).
-    derived = {"unet_lr": "unet_learning_rate", "text_encoder_lr": "text_encoder_learning_rate",
-               "logging_dir": "resolved_logging_dir"}
+    # Read through the schema's derived values (properties such as unet_learning_rate or
+    # train_unet): a field counts as read when a property that reads it is used.
+    derived: dict[str, set[str]] = {}
+    for prop, value in vars(TrainConfig).items():
+        if isinstance(value, property):
+            for name in re.findall(r"self\.(\w+)", inspect.getsource(value.fget)):
+                derived.setdefault(name, set()).add(prop)
     unread = [name for name in TrainConfig.model_fields
-              if name not in explained and f".{name}" not in code and f".{derived.get(name, name)}" not in code]
+              if name not in explained and f".{name}" not in code
+              and not any(f".{prop}" in code for prop in derived.get(name, ()))]
     assert not unread, f"config keys no trainer module reads: {unread}"
 
 

@@ -7,11 +7,14 @@ trim_and_resize_if_required. The arithmetic for each expected value is in the co
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
-from trainer.buckets import BucketChoice, BucketManager, crop_box, make_bucket_resolutions
+from trainer.buckets import BucketChoice, BucketManager, ImageTooSmall, crop_box, make_bucket_resolutions
 from trainer.errors import ConfigError
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 # make_bucket_resolutions((512, 512), 256, 1024, 64): max_area = 262144.
 #   square: int(sqrt(262144) // 64) * 64 = 512 -> (512, 512)
@@ -109,8 +112,25 @@ def test_no_upscale_never_enlarges_and_ignores_predefined_buckets():
 
 
 def test_no_upscale_rejects_image_thinner_than_a_step():
-    with pytest.raises(ValueError, match="bucket_reso_steps"):
+    with pytest.raises(ImageTooSmall, match="bucket_reso_steps") as e:  # a ValueError; str() is English
         manager(no_upscale=True).select(40, 300)
+    assert isinstance(e.value, ValueError)
+    assert e.value.msg.id == "data.image_smaller_than_step"
+    assert e.value.msg.text("en") == (
+        "40x300 is smaller than bucket_reso_steps (64) on one side, so bucket_no_upscale leaves nothing to train on"
+    )
+    assert e.value.msg.text("zh").startswith("40x300 有一边不到 bucket_reso_steps（64 像素）")
+
+
+def test_no_upscale_rejects_a_strip_that_shrinks_below_a_step():
+    # 10000x64: area 640000 > 262144, aspect 156.25 -> resized_w sqrt(262144 * 156.25) = 6400,
+    # resized_h 40.96; both roundings give a 0 side -> (0, 0). Each side was at least 64 before
+    # shrinking, so the reason names the shrinking, not the original size.
+    with pytest.raises(ImageTooSmall) as e:
+        manager(no_upscale=True).select(10000, 64)
+    assert e.value.msg.id == "data.image_too_thin"
+    assert "10000x64 is so long and narrow" in e.value.msg.text("en")
+    assert "10000x64 太细长" in e.value.msg.text("zh")
 
 
 def test_upscale_choice_is_nearest_aspect_and_covers_bucket():
@@ -169,8 +189,20 @@ def test_bad_bucket_options_are_config_errors():
     with pytest.raises(ConfigError) as e:
         BucketManager((512, 512), 640, 1024, 64, False)
     assert e.value.field == "min_bucket_reso"
+    assert e.value.text("en") == "min_bucket_reso (640) is larger than the resolution's short side (512)."
+    assert e.value.text("zh") == "min_bucket_reso（640）大于训练分辨率的短边（512）。"
+    assert e.value.hint_text("en") == "Lower min_bucket_reso to 512 or less, or raise the resolution."
+    assert e.value.hint_text("zh").startswith("把 min_bucket_reso 调到 512 或更小")
     with pytest.raises(ConfigError) as e:
         BucketManager((512, 768), 256, 640, 64, False)
     assert e.value.field == "max_bucket_reso"
-    with pytest.raises(ConfigError):
+    assert e.value.text("en") == "max_bucket_reso (640) is smaller than the resolution's long side (768)."
+    assert e.value.hint_text("en") == "Raise max_bucket_reso to 768 or more, or lower the resolution."
+    assert e.value.hint_text("zh").startswith("把 max_bucket_reso 调到 768 或更大")
+    with pytest.raises(ConfigError) as e:
         BucketManager((512, 512), 256, 1024, 0, False)
+    assert e.value.field == "bucket_reso_steps"
+    assert e.value.text("en") == "bucket_reso_steps must be at least 1, got 0."
+    assert e.value.hint_text("zh") == "把 bucket_reso_steps 改成 1 或更大的整数。"
+    for text in (e.value.text("zh"), e.value.hint_text("zh")):
+        assert HAN.search(text)

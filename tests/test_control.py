@@ -131,8 +131,12 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny_sd15_file):
     with pytest.raises(Stopped):
         _in_process(config_from_dict(values), stop)
     other = config_from_dict({**values, "network_dim": 8, "network_alpha": 4, "resume": str(tmp_path / "out" / "tiny-state")})
-    with pytest.raises(ConfigError, match="network_dim"):
+    with pytest.raises(ConfigError) as err:
         _in_process(other, lambda e: None)
+    assert err.value.msg.id == "state.other_settings" and err.value.field == "resume"
+    assert err.value.text("en") == ("resume = tiny-state was saved by a run with other settings "
+                                    "(then → now: network_dim: 4 → 8, network_alpha: 2.0 → 4.0).")
+    assert "当时 → 现在：network_dim: 4 → 8、network_alpha: 2.0 → 4.0" in err.value.text("zh") and "config.toml" in err.value.hint_text("zh")
 
 
 def test_save_and_sample_requests_between_steps(tmp_path, tiny_sd15_file):
@@ -183,7 +187,7 @@ def test_huge_learning_rate_exits_with_the_diverged_code(tmp_path, tiny_sd15_fil
     result = run_cli(config)
     assert result.returncode == 7, result.stderr[-2000:]
     error = _of_type(_events(tmp_path / "out"), "error")[-1]
-    assert error.kind == "diverged" and "learning rate" in error.hint
+    assert error.kind == "diverged" and "learning rate" in error.hint_text("en") and "学习率" in error.hint_text("zh")
     for path in (tmp_path / "out").glob("*.safetensors"):
         _assert_loadable_and_finite(path)
 
@@ -230,7 +234,10 @@ def test_full_disk_gives_a_disk_error_and_keeps_the_old_file(tmp_path, tiny_sd15
     monkeypatch.setattr(safe_write, "free_bytes", free_bytes)
     with pytest.raises(DiskFull) as info:
         _in_process(cfg, emit)
-    assert "tiny-000001.safetensors" in info.value.message and "kept" in info.value.message
+    assert info.value.msg.id == "disk.not_enough_space_kept" and info.value.field == "output_dir"
+    assert "The last good file, tiny-000001.safetensors, is kept." in info.value.text("en")
+    assert "上一个完好的文件 tiny-000001.safetensors 保留着" in info.value.text("zh")
+    assert "output_dir" in info.value.hint_text("zh") and "resume" in info.value.hint_text("zh")
     _assert_loadable_and_finite(out / "tiny-000001.safetensors")
     assert not (out / "tiny-000002.safetensors").exists()
 
@@ -273,7 +280,13 @@ def test_loss_watch_warns_once_on_a_surge():
     warnings = [watch.update(step, rng.uniform(0.05, 0.15)) for step in range(1, 201)]
     assert not any(warnings), "a noisy but steady loss is not diverging"
     surge = [watch.update(step, 1.0) for step in range(201, 215)]
-    assert sum(1 for w in surge if w) == 1 and "diverging" in next(w for w in surge if w)
+    assert sum(1 for w in surge if w) == 1
+    warning = next(w for w in surge if w)
+    assert warning.id == "diverging.loss_surge" and warning.text("en").endswith("the training may be diverging.")
+    assert "炸炉" in warning.text("zh") and "最近 10 步的平均" in warning.text("zh")
+    from trainer.divergence import DIVERGING_ADVICE
+
+    assert "unet_lr" in DIVERGING_ADVICE.text("en") and "降低学习率" in DIVERGING_ADVICE.text("zh")
 
 
 def test_black_and_flat_previews_are_recognised():
@@ -293,8 +306,14 @@ def test_fitting_advice_points_the_tutorials_levers():
     falling = [1.0 - i / 120 for i in range(100)]
     over = fitting_advice(falling, views_per_image=400)
     assert over["verdict"] == "overfitting" and "repeat ↓" in over["levers"] and "过拟合" in over["zh"]
+    assert over["msg"]["id"] == "advice.overfitting" and over["en"].startswith("Possibly over-fitting")
+    assert "400 views per image" in over["en"] and "每张图学了 400 次" in over["zh"]
+    from trainer.messages import Msg
+
+    assert Msg.from_dict(over["msg"]).text("zh") == over["zh"]  # a reader renders it again, in its language
     flat = [0.1 + 0.01 * (i % 3) for i in range(100)]
     under = fitting_advice(flat, views_per_image=20)
     assert under["verdict"] == "underfitting" and "epoch ↑" in under["levers"]
     assert fitting_advice(flat, views_per_image=600)["verdict"] == "fine"
     assert fitting_advice(flat[:5], views_per_image=20)["verdict"] == "unknown"
+    assert fitting_advice(flat[:5], views_per_image=20)["msg"] == {"id": "advice.too_few_steps", "args": {}}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -21,7 +22,9 @@ from trainer.dataset import (
     tag_frequency,
 )
 from trainer.errors import ConfigError, DatasetError
+from trainer.messages import Msg, placeholders
 from trainer.plan import epoch_batches, make_plan
+from trainer.texts.data import TEXTS as DATA_TEXTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,6 +73,42 @@ PLAN_DEFAULTS = dict(
 
 def plan_for(scan, **overrides):
     return make_plan(scan, **{**PLAN_DEFAULTS, **overrides})
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH = re.compile(r"\b(the|is|are|and|not|no|of|to|images?|files?|folder)\b")
+
+
+def is_chinese(text: str) -> bool:
+    """Chinese prose: Han characters and no English words (paths and library text taken out first)."""
+    return bool(HAN.search(text)) and not ENGLISH.search(text)
+
+
+def messages_in(value) -> list[Msg]:
+    """A message and every message among its values (reasons, list lines), depth first."""
+    if isinstance(value, Msg):
+        return [value] + [m for v in value.args.values() for m in messages_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [m for v in value for m in messages_in(v)]
+    return []
+
+
+def assert_both_languages(exc) -> None:
+    """A TrainerError of this room: catalogue messages all the way down, Chinese in zh, English in en.
+
+    Values (paths, numbers, a library's own error text) are the same in both languages, so the
+    words are checked in each message's own text with its values left out.
+    """
+    assert isinstance(exc.msg, Msg)
+    for value in (exc.msg, exc.hint_msg):
+        if value is None:
+            continue
+        assert isinstance(value, Msg) and HAN.search(value.text("zh")), value
+        for m in messages_in(value):
+            assert m.id.startswith("data."), m.id
+            zh, en = (re.sub(r"\{[^}]*\}", "", t) for t in DATA_TEXTS[m.id])
+            assert m.id in ("data.found_folder", "data.file_problem") or is_chinese(zh), m.id
+            assert not HAN.search(en), m.id
 
 
 # ---------------------------------------------------------------- import boundary
@@ -142,14 +181,52 @@ def test_scan_reads_layout_captions_and_sizes(train_dir: Path):
 
 
 def test_scan_warnings_name_each_problem(train_dir: Path):
-    w = "\n".join(scan_dataset(train_dir).warnings)
+    warnings = scan_dataset(train_dir).warnings
+    assert all(isinstance(m, Msg) for m in warnings)
+    w = "\n".join(str(m) for m in warnings)  # str(): the English text
+    assert w == "\n".join(m.text("en") for m in warnings)
     assert "0_zero" in w and "at least 1" in w
-    assert "abc_x" in w and "number of repeats" in w
+    assert "abc_x" in w and "number of repeats" in w and "10_abc_x" in w
     assert "loose.png" in w and "train/30_name/xxx.png" in w
     assert "30_aidou" in w and "1 image(s) have no .txt caption" in w and '"aidou"' in w
     assert "5_小明" in w and '"小明"' in w
     assert "GBK" in w
     assert "notes.txt" not in w
+    assert sorted(m.id for m in warnings) == sorted([
+        "data.folder_skipped", "data.folder_skipped", "data.loose_images",
+        "data.missing_captions", "data.missing_captions", "data.gbk_captions",
+    ])
+    zh = "\n".join(m.text("zh") for m in warnings)
+    for m in warnings:
+        assert is_chinese(m.text("zh").replace(str(train_dir), "")), m.text("zh")
+    assert "触发词“aidou”" in zh and "repeat 次数是 0" in zh and "GBK" in zh and "train/30_name/xxx.png" in zh
+    # The reason a folder is skipped is its own message, rendered in the same language.
+    skipped = [m for m in warnings if m.id == "data.folder_skipped"]
+    assert {m.args["reason"].id for m in skipped} == {"data.folder_no_repeats", "data.folder_repeats_too_low"}
+
+
+def test_scan_warnings_shorten_long_lists(tmp_path: Path):
+    t = tmp_path / "train"
+    write_image(t / "1_x" / "a.png", (64, 64))
+    for i in range(7):
+        write_image(t / f"loose{i}.png", (64, 64))
+        (t / "1_x" / f"anim{i}.gif").write_bytes(b"GIF89a")
+    (t / "1_x" / "nested").mkdir()
+    (t / "1_y").mkdir()
+    (t / "1_y" / "notes.txt").write_text("x", encoding="utf-8")
+    w = {m.id: m for m in scan_dataset(t).warnings}
+    loose = w["data.loose_images"]
+    assert loose.text("en").endswith(
+        "7 image(s) directly in this folder are skipped (loose0.png, loose1.png, loose2.png, loose3.png, "
+        "loose4.png, ... and 2 more); move them into a subfolder like train/30_name/xxx.png."
+    )
+    assert "loose0.png、loose1.png、loose2.png、loose3.png、loose4.png、另有 2 个" in loose.text("zh")
+    assert "7 file(s) in a format that is not read" in w["data.unsupported_format"].text("en")
+    assert "(nested)" in w["data.nested_folders"].text("en") and "（nested）" in w["data.nested_folders"].text("zh")
+    assert w["data.folder_no_images"].text("en").endswith(
+        "no images (.png .jpg .jpeg .webp .bmp) in this folder; skipped.")
+    for m in w.values():
+        assert is_chinese(m.text("zh").replace(str(t), "")), m.text("zh")
 
 
 def test_caption_extension_is_configurable(tmp_path: Path):
@@ -177,30 +254,50 @@ def test_unreadable_files_are_reported_together(tmp_path: Path):
     (d / "cut.webp").write_bytes(webp[: len(webp) // 2])
     with pytest.raises(DatasetError) as e:
         scan_dataset(tmp_path / "train")
-    msg = str(e.value)
-    assert "5 file(s)" in msg
+    msg = e.value.text("en")
+    assert msg == str(e.value.msg) and e.value.msg.id == "data.unreadable_files"
+    assert msg.startswith("5 file(s) in the training data cannot be read:\n  - ")
     for name in ("garbage.png", "cut.png", "flipped.png", "cut.jpg", "cut.webp"):
-        assert name in msg
+        assert name in msg and name in e.value.text("zh")
     assert "good.png" not in msg
     assert "truncated" in msg and "not an image" in msg
-    assert "save them again" in e.value.hint
+    assert "save them again" in e.value.hint_text("en")
+    zh = e.value.text("zh")
+    assert zh.startswith("训练数据里有 5 个文件读不出来：\n  - ") and "文件不完整" in zh and "不是能读取的图片" in zh
+    assert_both_languages(e.value)
     assert e.value.field == "train_data_dir"
+
+
+def test_many_unreadable_files_are_shortened(tmp_path: Path):
+    d = tmp_path / "train" / "1_x"
+    d.mkdir(parents=True)
+    for i in range(23):
+        (d / f"bad{i:02d}.png").write_bytes(b"not a png")
+    with pytest.raises(DatasetError) as e:
+        scan_dataset(tmp_path / "train")
+    en, zh = e.value.text("en"), e.value.text("zh")
+    assert "bad19.png" in en and "bad20.png" not in en
+    assert en.endswith("\n  - ... and 3 more") and zh.endswith("\n  - 另有 3 个")
 
 
 def test_caption_in_no_known_encoding_is_an_error(tmp_path: Path):
     d = tmp_path / "train" / "1_x"
     write_image(d / "a.png", (64, 64))
     (d / "a.txt").write_bytes(b"\xff\xff\xff\x80\x80")
-    with pytest.raises(DatasetError, match="neither UTF-8 nor GBK"):
+    with pytest.raises(DatasetError, match="neither UTF-8 nor GBK") as e:
         scan_dataset(tmp_path / "train")
+    assert "a.txt" in e.value.text("zh") and "既不是 UTF-8 也不是 GBK" in e.value.text("zh")
 
 
 def test_empty_train_folder_explains_layout(tmp_path: Path):
     (tmp_path / "train").mkdir()
     with pytest.raises(DatasetError) as e:
         scan_dataset(tmp_path / "train")
-    assert "train/30_name/xxx.png" in e.value.message
-    assert "nothing" in e.value.hint
+    assert e.value.msg.id == "data.train_folder_empty"
+    assert "is empty" in e.value.text("en") and "train/30_name/xxx.png" in e.value.text("en")
+    assert "是空的" in e.value.text("zh") and "train/30_name/xxx.png" in e.value.text("zh")
+    assert "10_mychar" in e.value.hint_text("en") and "10_mychar" in e.value.hint_text("zh")
+    assert_both_languages(e.value)
 
 
 def test_only_wrongly_named_folders(tmp_path: Path):
@@ -208,17 +305,30 @@ def test_only_wrongly_named_folders(tmp_path: Path):
     write_image(t / "images" / "a.png", (64, 64))
     write_image(t / "0_x" / "b.png", (64, 64))
     (t / "10_empty").mkdir()
+    write_image(t / "stray.png", (64, 64))
     with pytest.raises(DatasetError) as e:
         scan_dataset(t)
-    assert "train/30_name/xxx.png" in e.value.message
-    for name in ("images/", "0_x/", "10_empty/ (no images)"):
-        assert name in e.value.hint
+    en, zh = e.value.text("en"), e.value.text("zh")
+    assert "train/30_name/xxx.png" in en and "train/30_name/xxx.png" in zh
+    assert en.endswith(
+        "The folder holds:\n"
+        "  - 0_x/ (skipped: repeats is 0; it must be at least 1)\n"
+        "  - 10_empty/ (no images)\n"
+        "  - images/ (skipped: the name does not start with a number of repeats; to use it, rename it like 10_images)\n"
+        "  - stray.png (a file, not a subfolder)"
+    )
+    for line in ("  - 0_x/（已跳过：repeat 次数是 0，至少要是 1）", "  - 10_empty/（里面没有图片）", "  - stray.png（文件"):
+        assert line in zh
+    assert_both_languages(e.value)
 
 
 def test_missing_folder(tmp_path: Path):
     with pytest.raises(DatasetError) as e:
         scan_dataset(tmp_path / "nope")
     assert e.value.field == "train_data_dir"
+    assert e.value.text("en") == f"train_data_dir is not a folder (or does not exist): {tmp_path / 'nope'}"
+    assert e.value.text("zh").startswith("train_data_dir 不是文件夹")
+    assert_both_languages(e.value)
 
 
 def test_reg_folder_is_flagged(tmp_path: Path):
@@ -229,6 +339,16 @@ def test_reg_folder_is_flagged(tmp_path: Path):
     assert [(s.name, s.is_reg) for s in scan.subsets] == [("2_dog", False), ("1_dog", True)]
     assert scan.images == 1 and scan.reg_images == 2
     assert scan.subsets[1].items[0].subset_index == 1
+
+
+def test_empty_reg_folder_is_a_warning(tmp_path: Path):
+    write_image(tmp_path / "train" / "2_dog" / "a.png", (64, 64))
+    (tmp_path / "reg" / "1_dog").mkdir(parents=True)
+    scan = scan_dataset(tmp_path / "train", tmp_path / "reg")
+    last = scan.warnings[-1]
+    assert last.id == "data.no_reg_images"
+    assert last.text("en").endswith("no regularization images found; training without them.")
+    assert "没有找到正则化图片" in last.text("zh")
 
 
 def test_tag_frequency_and_dataset_dirs(tmp_path: Path):
@@ -286,8 +406,15 @@ def test_uneven_buckets_round_up_per_bucket():
     assert plan.buckets == {"384x640": 1, "512x512": 3}
     assert plan.batches_per_epoch == 3 and plan.steps_per_epoch == 3
     assert plan.total_steps == 3 and plan.tutorial_steps == 2.0
-    assert "bucket" in plan.explanation("en") and "3 batches" in plan.explanation("en")
-    assert "桶" in plan.explanation("zh")
+    assert plan.explanation("en") == (
+        "The real total, 3 steps, differs from the tutorial's formula (2): batches are filled per aspect-ratio "
+        "bucket (2) and each bucket's last, partly filled batch (under 2 images) still counts, so an epoch has "
+        "3 batches, not 2."
+    )
+    assert plan.explanation("zh") == (
+        "实际总步数 3 与教程公式的 2 不同：图片按 2 个分辨率桶分别组批，每个桶最后不满 2 张的一批也算一步，"
+        "所以每轮 3 批而不是 2。"
+    )
 
 
 def test_repeats_per_folder():
@@ -310,7 +437,9 @@ def test_reg_fewer_than_train_items_repeat_cyclically():
     assert plan.total_steps == 20 and plan.tutorial_steps == 10
     assert all(e.ref.loss_weight == 0.5 for e in plan.entries if e.ref.is_reg)
     assert all(e.ref.loss_weight == 1.0 for e in plan.entries if not e.ref.is_reg)
-    assert "regularization" in plan.explanation("en") and "正则化" in plan.explanation("zh")
+    assert "regularization images add 10 items per epoch (as many as the 10 training items), 20 in all" in (
+        plan.explanation("en"))
+    assert "正则化图片每轮另加 10 张" in plan.explanation("zh") and is_chinese(plan.explanation("zh"))
 
 
 def test_reg_more_than_train_items_takes_the_first_ones():
@@ -326,6 +455,7 @@ def test_reg_more_than_train_items_takes_the_first_ones():
     plan = plan_for(scan, max_train_epochs=1)
     assert [e.repeats for e in plan.entries if e.ref.is_reg] == [3, 3]
     assert plan.reg_items == 6 and plan.unused_reg_images == 3 and plan.total_steps == 10
+    assert "rounded up to whole repeats" in plan.explanation("en") and "不拆开" in plan.explanation("zh")
 
 
 def test_gradient_accumulation():
@@ -333,7 +463,18 @@ def test_gradient_accumulation():
     plan = plan_for(scan, gradient_accumulation_steps=2, max_train_epochs=4)
     assert plan.batches_per_epoch == 5 and plan.steps_per_epoch == 3  # ceil(5 / 2)
     assert plan.total_steps == 12 and plan.tutorial_steps == 20
-    assert "accumulation" in plan.explanation("en") and "梯度累积" in plan.explanation("zh")
+    assert plan.explanation("en").endswith(
+        "gradient accumulation makes one step per 2 batches, 3 steps per epoch.")
+    assert plan.explanation("zh").endswith("梯度累积 2 批才更新一步，每轮 3 步。")
+
+
+def test_explanation_joins_every_reason_in_one_language():
+    scan = make_scan([("1_x", 1, [(512, 512)] * 3 + [(512, 768)], False)])
+    plan = plan_for(scan, train_batch_size=2, gradient_accumulation_steps=2, num_processes=2, max_train_steps=3)
+    en, zh = plan.explanation("en"), plan.explanation("zh")
+    assert en.count("; ") == 3 and "max_train_steps=3 sets the total directly" in en and "2 GPUs" in en
+    assert zh.count("；") == 3 and "max_train_steps=3" in zh and "2 张显卡" in zh
+    assert is_chinese(zh) and not HAN.search(en)
 
 
 def test_max_train_epochs_overrides_max_train_steps_as_sd_scripts():
@@ -349,7 +490,12 @@ def test_only_max_train_steps_derives_epochs():
     scan = make_scan([("3_x", 3, [(512, 512)], False)])
     plan = plan_for(scan, max_train_steps=25)
     assert (plan.total_steps, plan.epochs, plan.epochs_source) == (25, 9, "max_train_steps")  # ceil(25/3)
-    assert plan.tutorial_steps == 27 and plan.explanation("en")
+    assert plan.tutorial_steps == 27
+    assert plan.explanation("en") == (
+        "The real total, 25 steps, differs from the tutorial's formula (27): "
+        "max_train_steps=25 sets the total directly, while the formula counts 9 whole epochs."
+    )
+    assert plan.explanation("zh").startswith("实际总步数 25 与教程公式的 27 不同：总步数由 max_train_steps=25 直接指定")
 
 
 def test_default_is_ten_epochs():
@@ -369,6 +515,14 @@ def test_no_upscale_tiny_image_is_a_dataset_error():
     with pytest.raises(DatasetError) as e:
         plan_for(scan, bucket_no_upscale=True)
     assert "0001.png" in str(e.value) and e.value.field == "bucket_no_upscale"
+    assert e.value.text("en") == (
+        "1 image(s) are too small for bucket_no_upscale:\n"
+        f"  - {Path('1_x') / '0001.png'}: 40x300 is smaller than bucket_reso_steps (64) on one side, "
+        "so bucket_no_upscale leaves nothing to train on"
+    )
+    assert "40x300 有一边不到 bucket_reso_steps（64 像素）" in e.value.text("zh")
+    assert "at least 64 pixels" in e.value.hint_text("en") and "至少有 64 像素" in e.value.hint_text("zh")
+    assert_both_languages(e.value)
 
 
 def test_bad_numbers_are_config_errors():
@@ -376,9 +530,28 @@ def test_bad_numbers_are_config_errors():
     with pytest.raises(ConfigError) as e:
         plan_for(scan, train_batch_size=0)
     assert e.value.field == "train_batch_size"
+    assert e.value.text("en") == "train_batch_size must be at least 1, got 0."
+    assert e.value.text("zh") == "train_batch_size 至少要是 1，现在是 0。"
+    assert e.value.hint_text("en") == "Set train_batch_size to a whole number of 1 or more."
+    assert_both_languages(e.value)
     with pytest.raises(ConfigError) as e:
         plan_for(scan, min_bucket_reso=768)
     assert e.value.field == "min_bucket_reso"
+    with pytest.raises(DatasetError) as e:
+        plan_for(DatasetScan((), ()))
+    assert e.value.msg.id == "data.plan_no_images"
+    assert_both_languages(e.value)
+
+
+def test_data_catalogue_is_complete_in_both_languages():
+    assert DATA_TEXTS and all(key.startswith("data.") for key in DATA_TEXTS)
+    for key, (zh, en) in DATA_TEXTS.items():
+        assert placeholders(zh) == placeholders(en), key
+        # Without the values, the Chinese text is Chinese and the English text has no Chinese.
+        bare_zh, bare_en = (re.sub(r"\{[^}]*\}", "", t) for t in (zh, en))
+        if key not in ("data.found_folder", "data.file_problem"):  # "{name}/", "{path}: {reason}": no words
+            assert is_chinese(bare_zh), key
+        assert not HAN.search(bare_en), key
 
 
 def test_epoch_batches_are_deterministic_and_complete():

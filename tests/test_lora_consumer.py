@@ -116,8 +116,12 @@ def test_network_weights_with_another_rank_is_a_clear_error(tmp_path, tiny_sd15_
         tiny_sd15_file, make_dataset(tmp_path / "train", {"1_x": [(64, 64)]}), tmp_path / "out",
         network_weights=str(final), network_dim=8, network_alpha=4,
     ))
-    with pytest.raises(ModelError, match="network_dim = 4"):
+    with pytest.raises(ModelError) as err:
         prepare(cfg, preflight(cfg), lambda event: None)
+    assert err.value.msg.id == "lora.rank_mismatch" and err.value.field == "network_dim"
+    assert "has rank 4 at " in err.value.text("en") and "but network_dim is 8." in err.value.text("en")
+    assert err.value.hint_text("en") == "Set network_dim = 4 to continue from this LoRA."
+    assert err.value.hint_text("zh") == "要接着这个 LoRA 训练，请设置 network_dim = 4。"
 
 
 # ---- SDXL -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def single_file_run(tmp_path_factory, tiny_sd15_file):
         tiny_sd15_file, data, root / "out", save_every_n_epochs=1, sample_prompts=str(root / "prompts.txt"),
         sample_every_n_epochs=1, cache_latents=True, training_comment="tiny test run",
     ))
-    result = run_cli(config)
+    result = run_cli(config, "--lang", "zh")  # train.log in the run's language
     return root / "out", result
 
 
@@ -42,7 +42,8 @@ def test_single_file_run_exits_0_and_writes_every_output(single_file_run):
     assert (out / "tiny-000001.safetensors").is_file()  # save_every_n_epochs=1, epoch 1 of 2
     assert not (out / "tiny-000002.safetensors").exists()  # the last epoch is the final file
     assert (out / "tiny.safetensors").is_file()
-    assert "finished" in (out / "train.log").read_text(encoding="utf-8")
+    log = (out / "train.log").read_text(encoding="utf-8")
+    assert "训练完成" in log and "正在加载底模" in log and "finished" not in log
     assert list((out / "logs").rglob("events.out.tfevents.*")), "TensorBoard scalars missing"
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")], "a temporary file was left behind"
 
@@ -70,6 +71,7 @@ def test_events_tell_the_whole_run(single_file_run):
     assert finished.status == "ok" and finished.path.endswith("tiny.safetensors")
     assert finished.advice["verdict"] in {"unknown", "fine", "overfitting", "underfitting"}
     assert finished.advice["zh"] and finished.advice["en"]
+    assert finished.advice["msg"]["id"] == "advice.too_few_steps"  # 22 steps: too few to read the loss
     assert events[-1].type == "finished"
 
 
@@ -134,7 +136,7 @@ def test_diffusers_folder_with_uneven_buckets(tmp_path, tiny_sd15_folder):
         tiny_sd15_folder, data, tmp_path / "out", train_batch_size=2, max_train_epochs=2, resolution="128,64",
         network_train_unet_only=True, save_precision="fp16",
     ))
-    dry = run_cli(config, "--dry-run")
+    dry = run_cli(config, "--dry-run", "--lang", "en")
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)
     assert plan["total_steps"] == 6 and plan["tutorial_steps"] == pytest.approx(4.0)
@@ -218,7 +220,10 @@ def test_sd2_base_is_a_clear_model_error(tmp_path):
     result = run_cli(config)
     assert result.returncode == 4
     error = _of_type(_events(tmp_path / "out"), "error")[0]
-    assert error.kind == "model" and "SD2" in error.message and error.field == "pretrained_model_name_or_path"
+    assert error.kind == "model" and error.field == "pretrained_model_name_or_path"
+    assert error.msg["id"] == "model.sd2_not_supported"
+    assert error.text("en") == "v2-1_768-ema-pruned.safetensors is an SD2.x model, which Danlu does not train yet."
+    assert error.text("zh") == "v2-1_768-ema-pruned.safetensors 是 SD2.x 模型，丹炉暂时还不能训练它。"
 
 
 def test_model_train_type_must_match_the_file(tmp_path, tiny_sd15_file):
@@ -228,7 +233,9 @@ def test_model_train_type_must_match_the_file(tmp_path, tiny_sd15_file):
     result = run_cli(config)
     assert result.returncode == 2
     error = _of_type(_events(tmp_path / "out"), "error")[0]
-    assert "sdxl-lora" in error.message and "SD1" in error.message and "sd-lora" in error.hint
+    assert error.msg["id"] == "model.train_type_mismatch" and error.field == "model_train_type"
+    assert "model_train_type is 'sdxl-lora'" in error.text("en") and "SD1" in error.text("en")
+    assert "“sdxl-lora”" in error.text("zh") and 'model_train_type = "sd-lora"' in error.hint_text("zh")
 
 
 def test_lora_scripts_sectioned_toml_trains(tmp_path, tiny_sd15_file):

@@ -27,16 +27,46 @@ def test_a_lora_or_vae_given_as_base_model_says_what_it_is(tmp_path):
 
     lora = tmp_path / "some_lora.safetensors"
     save_file({"lora_unet_x.lora_down.weight": torch.zeros(1, 1)}, str(lora))
-    with pytest.raises(ModelError, match="LoRA, not a base model"):
+    with pytest.raises(ModelError) as err:
         detect_base_model(lora)
+    assert err.value.msg.id == "model.no_unet" and err.value.msg.args["what"].id == "model.looks_like_lora"
+    assert "it looks like a LoRA, not a base model" in err.value.text("en")
+    assert "LoRA，不是底模" in err.value.text("zh") and str(lora) in err.value.text("zh")
+    assert err.value.hint_msg.id == "model.hint_full_model" and "底模" in err.value.hint_text("zh")
     vae = tmp_path / "vae.safetensors"
     save_file({"encoder.conv_in.weight": torch.zeros(1), "decoder.conv_out.weight": torch.zeros(1)}, str(vae))
-    with pytest.raises(ModelError, match="VAE"):
+    with pytest.raises(ModelError) as err:
         detect_base_model(vae)
+    assert err.value.msg.args["what"].id == "model.looks_like_vae" and "put it in the vae field" in err.value.text("en")
+    assert "vae 一栏" in err.value.text("zh")
     broken = tmp_path / "half_downloaded.safetensors"
     broken.write_bytes(b"\x10\x00")
-    with pytest.raises(ModelError, match="Download it again|download"):
+    with pytest.raises(ModelError) as err:
         detect_base_model(broken)
+    assert err.value.msg.id == "model.not_safetensors" and err.value.msg.args["detail"].id == "model.header_too_short"
+    assert err.value.text("en") == f"Cannot read {broken} as a .safetensors file: the file is shorter than a safetensors header"
+    assert "Download it again" in err.value.hint_text("en") and "重新下载" in err.value.hint_text("zh")
+    missing = tmp_path / "missing.safetensors"
+    with pytest.raises(ModelError) as err:
+        detect_base_model(missing)
+    assert err.value.text("en") == f"Base model not found: {missing}" and err.value.text("zh") == f"找不到底模：{missing}"
+    assert "pretrained_model_name_or_path" in err.value.hint_text("zh") and "训练底模" in err.value.hint_text("zh")
+
+
+def test_untrainable_models_are_refused_in_both_languages():
+    from trainer.model_detect import ModelInfo, check_trainable
+
+    for info, msg_id, word_zh in [
+        (ModelInfo("sd2", "single_file", "/m/v2-1_768.safetensors"), "model.sd2_not_supported", "SD2.x"),
+        (ModelInfo("sdxl_refiner", "single_file", "/m/refiner.safetensors"), "model.refiner", "refiner"),
+        (ModelInfo("sd15", "single_file", "/m/inpaint.safetensors", in_channels=9), "model.inpainting", "9 个输入通道"),
+    ]:
+        with pytest.raises(ModelError) as err:
+            check_trainable(info)
+        assert err.value.msg.id == msg_id and err.value.field == "pretrained_model_name_or_path"
+        name = info.path.rsplit("/", 1)[1]
+        assert err.value.text("en").startswith(name) and name in err.value.text("zh") and word_zh in err.value.text("zh")
+        assert err.value.hint_text("zh").startswith("请选择") and err.value.hint_text("en").startswith("Choose")
 
 
 def test_detection_does_not_import_torch(tiny_sd15_file):
@@ -89,8 +119,11 @@ def test_ckpt_loads_with_weights_only_and_refuses_code(tmp_path, tiny_sd15_file)
 
     evil = tmp_path / "evil.ckpt"
     evil.write_bytes(pickle.dumps({"state_dict": Payload()}))
-    with pytest.raises(ModelError, match="safetensors"):
+    with pytest.raises(ModelError) as err:
         load_state_dict_file(evil)
+    assert err.value.msg.id == "model.unsafe_pickle" and err.value.text("en").startswith("evil.ckpt could not be loaded safely: ")
+    assert "Use a .safetensors version of the model." in err.value.hint_text("en")
+    assert ".safetensors 版本" in err.value.hint_text("zh")
 
 
 # ---- text encoding ----------------------------------------------------------------------
@@ -171,10 +204,18 @@ def test_every_optimizer_steps_and_logs_the_rate_it_used(tmp_path, tiny_sd15_fol
 def test_optimizer_traps_are_warned(tmp_path, tiny_sd15_folder):
     from trainer.optimizers import optimizer_warnings
 
-    assert len(optimizer_warnings("DAdaptation", [1e-4, 1e-5], "cosine")) == 2
+    adaptive = optimizer_warnings("DAdaptation", [1e-4, 1e-5], "cosine")
+    assert [m.id for m in adaptive] == ["optimizer.adaptive_lr_not_1", "optimizer.adaptive_scheduler"]
+    assert "these are 0.0001, 1e-05. Set unet_lr and text_encoder_lr to 1." in adaptive[0].text("en")
+    assert "现在是 0.0001、1e-05" in adaptive[0].text("zh")
+    assert 'lr_scheduler = "constant"' in adaptive[1].text("zh") and "cosine" in adaptive[1].text("zh")
     assert optimizer_warnings("DAdaptation", [1.0, 1.0], "constant") == []
-    assert "divides the rate by 3" in optimizer_warnings("Lion", [1e-4 * 3], "constant")[0]
+    (lion,) = optimizer_warnings("Lion", [1e-4 * 3], "constant")
+    assert lion.id == "optimizer.lion_lr_high"
+    assert "divides the rate by 3" in lion.text("en") and "for example 0.0001" in lion.text("en")
+    assert "除以 3" in lion.text("zh") and "0.0003" in lion.text("zh")
     assert optimizer_warnings("Lion", [3e-5], "constant") == []
+    assert [m.id for m in optimizer_warnings("AdaFactor", [1e-4], "constant")] == ["optimizer.adafactor_scheduler"]
 
 
 def test_warmup_ratio_and_polynomial_power():
@@ -198,6 +239,27 @@ def test_kohya_prompt_lines():
     assert (p.width, p.height, p.seed, p.scale, p.steps) == (512, 768, 42, 6.5, 28)
     prompts = load_prompts("# a comment\n\nfirst --w 64\nsecond", (256, 256))
     assert [(x.prompt, x.width, x.height) for x in prompts] == [("first", 64, 256), ("second", 256, 256)]
+
+
+def test_prompt_errors_say_what_to_write_in_both_languages(tmp_path):
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        parse_line("1girl --w wide", (512, 512))
+    assert err.value.text("en") == "Preview prompt option --w has the value 'wide', which is not a number: 1girl --w wide"
+    assert err.value.text("zh") == "预览图提示词的参数 --w 的值是“wide”，不是数字：1girl --w wide"
+    assert "--w 512" in err.value.hint_text("zh") and err.value.field == "sample_prompts"
+    with pytest.raises(ConfigError) as err:
+        load_prompts(str(tmp_path / "missing.txt"), (512, 512))
+    assert err.value.msg.id == "prompts.file_not_found" and "sample_prompts" in err.value.hint_text("zh")
+    with pytest.raises(ConfigError) as err:
+        load_prompts(str(tmp_path / "p.toml"), (512, 512))
+    assert err.value.text("en") == "p.toml: TOML prompt files are not supported yet." and ".txt" in err.value.hint_text("zh")
+    for name, text, msg_id in [("bad.json", "[{", "prompts.bad_json"), ("items.json", '["1girl"]', "prompts.bad_json_item")]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as err:
+            load_prompts(str(tmp_path / name), (512, 512))
+        assert err.value.msg.id == msg_id and '[{"prompt": "1girl", "width": 512}]' in err.value.hint_text("en")
 
 
 def test_events_round_trip_and_tolerate_a_half_written_line(tmp_path):

@@ -88,7 +88,7 @@ def test_a_bad_value_is_reported_at_its_field():
         _check(form)
     by_field, general = problems_by_field(caught.value)
     assert {"max_train_epochs", "unet_lr", "train_batch_size"} <= set(by_field)
-    assert "not a number" in by_field["unet_lr"][0]
+    assert "not a number" in by_field["unet_lr"][0].text("en") and "不是数字" in by_field["unet_lr"][0].text("zh")
 
 
 def test_alpha_over_dim_is_reported_at_alpha():
@@ -115,7 +115,7 @@ network_alpha = 16
     loaded = read_config_text(text)
     assert loaded.form["max_train_epochs"] == "20" and loaded.form["unet_lr"] == "1e-4"
     assert "network_alpha" in loaded.problems  # alpha > dim
-    assert any("v2" in line for line in loaded.general)  # not a form field: listed above the form
+    assert any("v2" in line.text("en") for line in loaded.general)  # not a form field: listed above the form
 
 
 def test_a_clean_file_loads_only_what_it_sets():

@@ -11,6 +11,7 @@ from trainer import events as ev
 from ui import panel_view as view
 from ui.arithmetic import steps_markdown
 from ui.datacheck import check_dataset
+from ui.i18n import only
 from ui.jobs import Job
 from ui.model_info import describe_model
 from ui.runstate import RunReaders, smooth, thin
@@ -126,7 +127,9 @@ def test_dataset_check_lists_folders_and_problems_with_what_to_do(tmp_path):
     (data / "3_aidou" / "img2.txt").unlink()  # one image without a caption
     (data / "2_bg" / "img0.txt").write_text("1girl, outdoors", encoding="utf-8")  # trigger word missing
     (data / "notes.txt").write_text("loose file")
-    report = check_dataset({**FORM, "train_data_dir": str(data)}, "en")
+    both_languages = check_dataset({**FORM, "train_data_dir": str(data)})
+    report, report_zh = only(both_languages, "en"), only(both_languages, "zh")
+    assert report != report_zh and "没有标注文件" in report_zh and "no caption file" not in report_zh
     assert "| 3_aidou | 3 | 3 | 9 | 2/3 | 2/2 | 64–96 × 64–96 |" in report
     assert "| 2_bg | 2 | 1 | 2 | 1/1 | 0/1 | 32 × 32 |" in report
     assert "no caption file" in report and "WD14" in report
@@ -135,7 +138,7 @@ def test_dataset_check_lists_folders_and_problems_with_what_to_do(tmp_path):
     assert "aidou (2)" in report  # the most frequent tags
     broken = data / "3_aidou" / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    assert "cannot be read" in check_dataset({**FORM, "train_data_dir": str(data)}, "en")
+    assert "cannot be read" in only(check_dataset({**FORM, "train_data_dir": str(data)}), "en")
 
 
 def test_the_base_model_type_is_shown_as_soon_as_a_path_is_typed(tmp_path, tiny_sd15_file):

@@ -7,6 +7,7 @@ package that installs proves the file update_mirror.py wrote is the one pip used
 from __future__ import annotations
 
 import ast
+import pickle
 import shutil
 import subprocess
 import sys
@@ -276,11 +277,41 @@ def test_settings_module_reads_missing_bom_and_broken_files(tmp_path):
     assert original == {"HF_ENDPOINT": "https://huggingface.co"}, "apply_hub_env must not change its argument"
 
     path.write_text('{"hub_endpoint": ', encoding="utf-8")
-    with pytest.raises(danlu_settings.SettingsError, match="update_mirror.py"):
+    with pytest.raises(danlu_settings.SettingsError) as err:
         danlu_settings.load_settings(path)
+    assert err.value.msg_id == "settings.bad_json"
+    assert err.value.text("en").startswith(f"{path} is not valid JSON (") and "update_mirror.py" in err.value.text("en")
+    assert "不是有效的 JSON" in err.value.text("zh") and "update_mirror.py" in err.value.text("zh")
     path.write_text("[1, 2]", encoding="utf-8")
-    with pytest.raises(danlu_settings.SettingsError, match="JSON object"):
+    with pytest.raises(danlu_settings.SettingsError) as err:
         danlu_settings.load_settings(path)
+    assert err.value.text("en").startswith(f"{path} must hold a JSON object {{...}}, not list.")
+    assert "必须是一个 JSON 对象 {...}" in err.value.text("zh")
+    assert pickle.loads(pickle.dumps(err.value)).text("en") == err.value.text("en")
+
+
+def test_settings_errors_fall_back_to_the_catalogues_english_without_it(tmp_path):
+    """Where trainer.messages cannot be imported (a partial copy, a bare old Python) the English is the same."""
+    from trainer.texts import CATALOGUE
+
+    for msg_id, english in danlu_settings.FALLBACK_EN.items():
+        assert CATALOGUE[msg_id][1] == english
+    project = copy_project(tmp_path / "danlu")  # trainer/settings.py without the catalogue
+    (project / "settings.json").write_text("[1]", encoding="utf-8")
+    result = subprocess.run([base_python(), "trainer/settings.py", "torch_index"], cwd=project,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("must hold a JSON object {...}, not list. Fix it, or delete it and run "
+                                          "update_mirror.py --profile official (or a mirror profile) to write a new one.")
+
+    # With the catalogue beside it, the launch scripts' call speaks the system's language.
+    for relative in ("trainer/messages.py", *(f"trainer/texts/{p.name}" for p in (ROOT / "trainer/texts").glob("*.py"))):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, project / relative)
+    result = subprocess.run([base_python(), "trainer/settings.py", "torch_index"], cwd=project,
+                            env={"PATH": "/usr/bin:/bin", "LANG": "zh_CN.UTF-8"},
+                            capture_output=True, text=True, encoding="utf-8", timeout=60, check=False)
+    assert result.returncode == 1 and "必须是一个 JSON 对象 {...}，而不是 list" in result.stderr, result.stderr
 
 
 def test_update_mirror_and_settings_use_only_the_standard_library():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import statistics
 
+from .messages import M, Msg
+
 MIN_STEPS = 30
 # Heuristic thresholds: the end-of-run loss below 60% of the start is a strong drop for a
 # LoRA (the model is memorising its images); no drop at all (above 97%) with few views per
@@ -22,29 +24,24 @@ LEVERS_UNDER = ["repeat ↑", "epoch ↑", "network_dim ↑", "network_alpha ↑
 
 
 def fitting_advice(losses: list[float], views_per_image: float) -> dict:
-    """views_per_image: how many times each training image was used (repeat × epochs)."""
+    """views_per_image: how many times each training image was used (repeat × epochs).
+
+    {"verdict": overfitting | underfitting | fine | unknown, "levers": the settings to turn,
+    "msg": the advice as a message (Msg.to_dict: each reader renders its own language),
+    "zh", "en": the same rendered, for readers that do not know "msg"}.
+    """
     if len(losses) < MIN_STEPS:
-        return {"verdict": "unknown", "levers": [],
-                "zh": "步数太少，无法从 loss 判断拟合情况，请看预览图。",
-                "en": "Too few steps to read anything from the loss; judge by the preview images."}
+        return _advice("unknown", [], M("advice.too_few_steps"))
     tenth = max(5, len(losses) // 10)
     start, end = statistics.fmean(losses[:tenth]), statistics.fmean(losses[-tenth:])
     ratio = end / start if start > 0 else 1.0
-    trend = f"loss {start:.4f} → {end:.4f}, {views_per_image:g} views per image"
+    trend = dict(start=start, end=end, views=float(views_per_image))
     if ratio < STRONG_DROP or views_per_image > MANY_VIEWS:
-        return {"verdict": "overfitting", "levers": LEVERS_OVER,
-                "zh": f"可能过拟合（学过头）：{trend}。如果预览图和训练图几乎一样、换提示词也变不了，"
-                      "可以减少 repeat、epoch、network_dim、network_alpha，或增大 batch size；也可以试试更早一轮保存的模型。",
-                "en": f"Possibly over-fitting (learned too much): {trend}. If the previews copy the training images "
-                      "and ignore new prompts, lower repeat, epoch, network_dim or network_alpha, or raise the batch "
-                      "size; an earlier epoch's file may already be the better one."}
+        return _advice("overfitting", LEVERS_OVER, M("advice.overfitting", **trend))
     if ratio > NO_DROP and views_per_image < FEW_VIEWS:
-        return {"verdict": "underfitting", "levers": LEVERS_UNDER,
-                "zh": f"可能欠拟合（没学到）：{trend}。如果预览图还不像训练对象，可以增加 repeat、epoch、"
-                      "network_dim、network_alpha，或减小 batch size。",
-                "en": f"Possibly under-fitting (not learned yet): {trend}. If the previews do not look like the "
-                      "subject yet, raise repeat, epoch, network_dim or network_alpha, or lower the batch size."}
-    return {"verdict": "fine", "levers": [],
-            "zh": f"loss 没有过拟合或欠拟合的明显迹象（{trend}）。以预览图为准挑选效果最好的一轮。",
-            "en": f"The loss shows no clear sign of over- or under-fitting ({trend}). Pick the best epoch "
-                  "by its preview images."}
+        return _advice("underfitting", LEVERS_UNDER, M("advice.underfitting", **trend))
+    return _advice("fine", [], M("advice.fine", **trend))
+
+
+def _advice(verdict: str, levers: list[str], msg: Msg) -> dict:
+    return {"verdict": verdict, "levers": list(levers), "msg": msg.to_dict(), "zh": msg.text("zh"), "en": msg.text("en")}

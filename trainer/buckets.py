@@ -19,8 +19,17 @@ import math
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .messages import M, Msg
 
 Size = tuple[int, int]
+
+
+class ImageTooSmall(ValueError):
+    """bucket_no_upscale leaves an image no bucket; `.msg` says why (its str() is the English text)."""
+
+    def __init__(self, msg: Msg):
+        super().__init__(msg)
+        self.msg = msg
 
 
 def make_bucket_resolutions(
@@ -89,17 +98,21 @@ class BucketManager:
         # kohya asserts these in BucketManager.__init__ and DreamBoothDataset.__init__;
         # here they become ConfigErrors that name the option to change.
         if reso_steps < 1:
-            raise ConfigError(f"bucket_reso_steps must be at least 1, got {reso_steps}", field="bucket_reso_steps")
+            raise ConfigError(
+                M("data.at_least_one", name="bucket_reso_steps", value=reso_steps),
+                hint=M("data.at_least_one_hint", name="bucket_reso_steps"),
+                field="bucket_reso_steps",
+            )
         if min_size > min(max_reso):
             raise ConfigError(
-                f"min_bucket_reso ({min_size}) is larger than the resolution's short side ({min(max_reso)})",
-                hint="Lower min_bucket_reso or raise the resolution.",
+                M("data.min_bucket_too_large", value=min_size, side=min(max_reso)),
+                hint=M("data.min_bucket_too_large_hint", side=min(max_reso)),
                 field="min_bucket_reso",
             )
         if max_size < max(max_reso):
             raise ConfigError(
-                f"max_bucket_reso ({max_size}) is smaller than the resolution's long side ({max(max_reso)})",
-                hint="Raise max_bucket_reso or lower the resolution.",
+                M("data.max_bucket_too_small", value=max_size, side=max(max_reso)),
+                hint=M("data.max_bucket_too_small_hint", side=max(max_reso)),
                 field="max_bucket_reso",
             )
         self.max_reso = max_reso
@@ -191,9 +204,9 @@ class BucketManager:
         # The bucket is the resized size floored to the step: crop, never pad.
         bucket = (resized[0] - resized[0] % self.reso_steps, resized[1] - resized[1] % self.reso_steps)
         if bucket[0] == 0 or bucket[1] == 0:
-            # kohya would build a 0-pixel bucket and fail later; say it now.
-            raise ValueError(
-                f"{width}x{height} is smaller than bucket_reso_steps ({self.reso_steps}) on one side, "
-                "so bucket_no_upscale leaves nothing to train on"
-            )
+            # kohya would build a 0-pixel bucket and fail later; say it now. An image larger than the
+            # area can only get here when it is a long, thin strip shrunk below one step.
+            shrunk = width * height > self.max_area
+            raise ImageTooSmall(M("data.image_too_thin" if shrunk else "data.image_smaller_than_step",
+                                  width=width, height=height, steps=self.reso_steps))
         return BucketChoice(bucket=bucket, resized=resized)

@@ -18,6 +18,7 @@ from . import events as ev
 from .errors import ConfigError, TrainerError
 from .config import load_config
 from .launch import is_distributed_worker, trainer_command, world_size
+from .messages import LANGS, M, current_lang, default_lang, render, set_lang
 from .preflight import preflight
 from .stopping import StopSignals
 
@@ -37,6 +38,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="step budget of --find-lr (default 300)")
     parser.add_argument("--num-processes", type=int, default=1,
                         help="train on this many GPUs together (through accelerate launch); default 1")
+    parser.add_argument("--lang", choices=LANGS, default=None,
+                        help="language of train.log and of the messages' text: zh or en (default: the system "
+                             "locale, zh_* -> zh; events also carry each message as data, so any reader can "
+                             "show it in its own language)")
     return parser.parse_args(argv)
 
 
@@ -61,7 +66,8 @@ def _dry_run(checked) -> int:
         "base_model_type": checked.info.family, "total_steps": plan.total_steps, "tutorial_steps": plan.tutorial_steps,
         "epochs": plan.epochs, "images": plan.images, "repeats": plan.repeats,
         "batches_per_epoch": plan.batches_per_epoch, "steps_per_epoch": plan.steps_per_epoch,
-        "buckets": plan.buckets, "explanation": plan.explanation("en"), "warnings": list(checked.scan.warnings),
+        "buckets": plan.buckets, "explanation": plan.explanation(current_lang()),
+        "warnings": [render(w) for w in checked.scan.warnings],
     }, ensure_ascii=False, indent=2))
     return 0
 
@@ -74,7 +80,7 @@ def _apply_mirror_settings() -> None:
     try:
         os.environ.update(apply_hub_env(dict(os.environ)))
     except SettingsError as exc:
-        log.warning("settings.json ignored: %s", exc)
+        log.warning("%s", M("run.settings_ignored", detail=exc.msg))
 
 
 def _other_process(cfg) -> int:
@@ -95,7 +101,7 @@ def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
     if writer is None:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
-    writer.emit(ev.ErrorEvent(kind=exc.kind, message=exc.message, hint=exc.hint, field=exc.field))
+    writer.emit(ev.error_from(exc))
     status = "stopped" if exc.kind == "stopped" else "error"
     writer.emit(ev.Finished(status=status, path=None, exit_code=exc.exit_code))
     return exc.exit_code
@@ -103,6 +109,7 @@ def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    set_lang(args.lang or default_lang())
 
     try:
         cfg = load_config(Path(args.config))
@@ -124,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.num_processes > 1 and not is_distributed_worker():
         if args.find_lr:
-            return _report(None, ConfigError("--find-lr runs on one GPU; leave out --num-processes for it."))
+            return _report(None, ConfigError(M("run.find_lr_one_gpu")))
         # One process per GPU through accelerate launch; their main process writes the events,
         # so this one only waits and passes the exit code on.
-        extra = ["--events", args.events] if args.events else []
+        extra = (["--events", args.events] if args.events else []) + ["--lang", current_lang()]
         return subprocess.call(trainer_command(args.config, args.num_processes, extra=extra))
     _apply_mirror_settings()
     events_path = Path(args.events) if args.events else Path(cfg.output_dir) / "events.jsonl"
@@ -150,16 +157,16 @@ def main(argv: list[str] | None = None) -> int:
 
         final, run = run_training(cfg, checked, writer.emit, signals)
         writer.emit(ev.Finished(status="ok", path=str(final), exit_code=0, advice=run.advice))
-        log.info("finished: %s", final)
+        log.info("%s", M("run.finished", path=final))
         if run.advice:
-            log.info("%s", run.advice["en"])
+            log.info("%s", run.advice[current_lang()])
         return 0
     except TrainerError as exc:
         return _report(writer, exc)
     except Exception as exc:  # anything unforeseen still reaches the person; the traceback goes to train.log
-        log.error("unexpected error:\n%s", traceback.format_exc())
-        writer.emit(ev.ErrorEvent(kind="internal", message=f"{type(exc).__name__}: {exc}",
-                                  hint="This is a bug in Danlu. train.log has the details; please report it."))
+        log.error("%s\n%s", M("run.unexpected_error"), traceback.format_exc())
+        writer.emit(ev.error_from(TrainerError(M("run.internal_error", detail=f"{type(exc).__name__}: {exc}"),
+                                               hint=M("run.internal_error_hint"))))
         writer.emit(ev.Finished(status="error", path=None, exit_code=1))
         return 1
     finally:

@@ -48,6 +48,7 @@ __all__ = [
     "NOT_SUPPORTED_YET",
     "NO_EFFECT_ON_TRAINING",
     "field_help",
+    "parse_resolution",
     "field_section",
     "fields_in_section",
     "load_config",
@@ -1351,6 +1352,18 @@ def _normalise_resolution(value: Any) -> str:
             raise _FieldProblem(M("config.resolution_multiple", value=shown, size=size),
                                 M("config.use_instead_of", choices=_either(_nearest_multiples(size)), value=size))
     return ",".join(str(s) for s in sizes)
+
+
+def parse_resolution(value: Any) -> tuple[int, int]:
+    """(width, height) of a resolution as the schema reads it; ConfigError with the field's
+    problem otherwise. The page's live arithmetic uses this too, so it accepts exactly what
+    Start accepts."""
+    try:
+        text = _normalise_resolution(value)
+    except _FieldProblem as problem:
+        raise ConfigError(problem.message, hint=problem.hint, field="resolution") from None
+    sizes = [int(part) for part in text.split(",")]
+    return sizes[0], sizes[-1]
 
 
 def _check_file_name(name: str) -> None:

@@ -7,7 +7,8 @@ Layout (the tutorial's 二、步数 and kohya's library/config_util.py
 `generate_dreambooth_subsets_config_by_subdirs`): each subfolder `N_name` is a subset whose
 images repeat N times per epoch; `name` (everything after the first `_`) is the class token,
 used as the caption of images that have none. Anything else is skipped with a warning.
-Warnings are collected, never printed.
+Warnings are collected as catalogue messages (trainer/texts/data.py), never printed: each
+reader renders them in their own language.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from .errors import DatasetError
+from .messages import M, Msg
 
 # kohya's IMAGE_EXTENSIONS (train_util.py); matched case-insensitively here.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -55,7 +57,7 @@ class Subset:
 @dataclass(frozen=True)
 class DatasetScan:
     subsets: tuple[Subset, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[Msg, ...]  # str(w) is the English text; w.text(lang) any language
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:
@@ -113,10 +115,10 @@ def scan_dataset(
     # kohya prepends the dot when it is missing (DreamBoothSubset.__init__).
     if caption_extension and not caption_extension.startswith("."):
         caption_extension = "." + caption_extension
-    warnings: list[str] = []
+    warnings: list[Msg] = []
 
     train_dir = _existing_dir(train_data_dir, "train_data_dir")
-    found: dict[str, str] = {}  # what the train folder holds, for the "no images" error
+    found: dict[str, Msg] = {}  # what the train folder holds, for the "no images" error
     folders = _find_subset_folders(train_dir, warnings, found)
     reg_folders: list[tuple[Path, int, str]] = []
     if reg_data_dir:
@@ -128,9 +130,9 @@ def scan_dataset(
     for (path, repeats, token), is_reg in [(f, False) for f in folders] + [(f, True) for f in reg_folders]:
         images = _list_images(path, warnings)
         if not images:
-            warnings.append(f"{path}: no images (.png .jpg .jpeg .webp .bmp) in this folder; skipped.")
+            warnings.append(M("data.folder_no_images", folder=str(path), extensions=" ".join(IMAGE_EXTENSIONS)))
             if not is_reg:
-                found[path.name] = f"{path.name}/ (no images)"
+                found[path.name] = M("data.found_no_images", name=path.name)
             continue
         pending.append((path, repeats, token, is_reg, images))
 
@@ -139,41 +141,37 @@ def scan_dataset(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         sizes = dict(zip(all_images, pool.map(_probe_image, all_images)))
 
-    bad: list[tuple[Path, str, bool]] = []  # (file, reason, is_reg)
+    bad: list[tuple[Path, Msg, bool]] = []  # (file, reason, is_reg)
     subsets: list[Subset] = []
     for path, repeats, token, is_reg, images in pending:
         captions = [_read_caption(img, caption_extension) for img in images]
-        bad += [(img, sizes[img], is_reg) for img in images if isinstance(sizes[img], str)]
+        bad += [(img, sizes[img], is_reg) for img in images if isinstance(sizes[img], Msg)]
         bad += [(_caption_path(img, caption_extension), c.error, is_reg) for img, c in zip(images, captions) if c.error]
         _caption_warnings(path, token, caption_extension, captions, warnings)
         index = len(subsets)
         items = tuple(
             ImageItem(img, *sizes[img], cap.text or token, index)
             for img, cap in zip(images, captions)
-            if not isinstance(sizes[img], str)
+            if not isinstance(sizes[img], Msg)
         )
         subsets.append(Subset(path, repeats, token, is_reg, items))
 
     if bad:
-        lines = "\n".join(f"  {p}: {reason}" for p, reason, _ in bad[:_MAX_LISTED])
-        more = f"\n  ... and {len(bad) - _MAX_LISTED} more" if len(bad) > _MAX_LISTED else ""
+        files = [M("data.file_problem", path=str(p), reason=reason) for p, reason, _ in bad]
         raise DatasetError(
-            f"{len(bad)} file(s) in the training data cannot be read:\n{lines}{more}",
-            hint="Delete these files, or open them in an image editor (or Notepad for captions) and "
-            "save them again (PNG/JPG, captions as UTF-8), then start again.",
+            M("data.unreadable_files", count=len(bad), files=listed(files)),
+            hint=M("data.unreadable_files_hint"),
             field="reg_data_dir" if all(is_reg for *_, is_reg in bad) else "train_data_dir",
         )
     if not any(s.items for s in subsets if not s.is_reg):
-        listing = ", ".join(list(found.values())[:_MAX_LISTED]) or "nothing"
-        raise DatasetError(
-            f"No training images found in {train_dir}. Expected layout: {LAYOUT_EXAMPLE} "
-            "(a folder named <repeats>_<trigger word> holding the images).",
-            hint=f"Found: {listing}. Put the images in a subfolder such as 10_mychar "
-            "(10 = how many times each image repeats per epoch).",
-            field="train_data_dir",
-        )
+        if found:
+            message = M("data.no_train_images", folder=str(train_dir), layout=LAYOUT_EXAMPLE,
+                        found=listed(list(found.values())))
+        else:
+            message = M("data.train_folder_empty", folder=str(train_dir), layout=LAYOUT_EXAMPLE)
+        raise DatasetError(message, hint=M("data.no_train_images_hint"), field="train_data_dir")
     if reg_data_dir and not any(s.is_reg for s in subsets):
-        warnings.append(f"{reg_data_dir}: no regularization images found; training without them.")
+        warnings.append(M("data.no_reg_images", folder=str(reg_data_dir)))
     return DatasetScan(tuple(subsets), tuple(warnings))
 
 
@@ -181,15 +179,15 @@ def _existing_dir(path: str | os.PathLike, field: str) -> Path:
     p = Path(path)
     if not p.is_dir():
         raise DatasetError(
-            f"{field} is not a folder: {p}",
-            hint=f"Choose the folder that holds the N_name subfolders, like {LAYOUT_EXAMPLE}.",
+            M("data.not_a_folder", field=field, path=str(p)),
+            hint=M("data.not_a_folder_hint", layout=LAYOUT_EXAMPLE),
             field=field,
         )
     return p
 
 
-def parse_folder_name(name: str) -> tuple[int, str] | str:
-    """`30_aidou` -> (30, "aidou"); a reason string when the folder is not a subset.
+def parse_folder_name(name: str) -> tuple[int, str] | Msg:
+    """`30_aidou` -> (30, "aidou"); the reason (a message) when the folder is not a subset.
 
     Same split as kohya's extract_dreambooth_params: repeats = int(text before the first
     `_`), class token = the rest joined back with `_` (so `10_my_char` -> "my_char").
@@ -198,13 +196,13 @@ def parse_folder_name(name: str) -> tuple[int, str] | str:
     try:
         repeats = int(head)
     except ValueError:
-        return f"the name does not start with a number of repeats (expected like 10_{name})"
+        return M("data.folder_no_repeats", name=name)
     if repeats < 1:
-        return f"repeats is {repeats}; it must be at least 1"
+        return M("data.folder_repeats_too_low", repeats=repeats)
     return repeats, token
 
 
-def _find_subset_folders(root: Path, warnings: list[str], found: dict[str, str]) -> list[tuple[Path, int, str]]:
+def _find_subset_folders(root: Path, warnings: list[Msg], found: dict[str, Msg]) -> list[tuple[Path, int, str]]:
     """Subset folders of `root` as (path, repeats, class token), sorted by name.
 
     `found` gets a short description of every entry, for the "no images" error.
@@ -220,24 +218,22 @@ def _find_subset_folders(root: Path, warnings: list[str], found: dict[str, str])
         if not entry.is_dir():
             if entry.suffix.lower() in IMAGE_EXTENSIONS:
                 loose.append(entry.name)
-            found[entry.name] = entry.name
+            found[entry.name] = M("data.found_file", name=entry.name)
             continue
         parsed = parse_folder_name(entry.name)
-        if isinstance(parsed, str):
-            warnings.append(f"{entry}: skipped, {parsed}.")
-            found[entry.name] = f"{entry.name}/ (skipped: {parsed})"
+        if isinstance(parsed, Msg):
+            warnings.append(M("data.folder_skipped", folder=str(entry), reason=parsed))
+            found[entry.name] = M("data.found_skipped", name=entry.name, reason=parsed)
             continue
         folders.append((entry, *parsed))
-        found[entry.name] = f"{entry.name}/"
+        found[entry.name] = M("data.found_folder", name=entry.name)
     if loose:
-        warnings.append(
-            f"{root}: {len(loose)} image(s) directly in this folder are skipped "
-            f"({_short_list(loose)}); move them into a subfolder like {LAYOUT_EXAMPLE}."
-        )
+        warnings.append(M("data.loose_images", folder=str(root), count=len(loose), names=_short_list(loose),
+                          layout=LAYOUT_EXAMPLE))
     return folders
 
 
-def _list_images(folder: Path, warnings: list[str]) -> list[Path]:
+def _list_images(folder: Path, warnings: list[Msg]) -> list[Path]:
     """Images directly in `folder`, sorted by path like kohya's glob_images (not recursive)."""
     images, unsupported, nested = [], [], []
     for entry in folder.iterdir():
@@ -250,17 +246,15 @@ def _list_images(folder: Path, warnings: list[str]) -> list[Path]:
         elif entry.suffix.lower() in UNSUPPORTED_IMAGE_EXTENSIONS:
             unsupported.append(entry.name)
     if unsupported:
-        warnings.append(
-            f"{folder}: {len(unsupported)} file(s) in a format that is not read "
-            f"({_short_list(unsupported)}); convert them to PNG or JPG to use them."
-        )
+        warnings.append(M("data.unsupported_format", folder=str(folder), count=len(unsupported),
+                          names=_short_list(unsupported)))
     if nested:
-        warnings.append(f"{folder}: subfolders are not read ({_short_list(nested)}).")
+        warnings.append(M("data.nested_folders", folder=str(folder), names=_short_list(nested)))
     return sorted(images, key=str)
 
 
-def _probe_image(path: Path) -> tuple[int, int] | str:
-    """(width, height), or the reason the file cannot be used.
+def _probe_image(path: Path) -> tuple[int, int] | Msg:
+    """(width, height), or the reason the file cannot be used (a message).
 
     Every file is read to its end once, without decoding pixels twice:
     - PNG: `verify()` walks every chunk and checks its CRC, which catches truncated and
@@ -283,20 +277,20 @@ def _probe_image(path: Path) -> tuple[int, int] | str:
                 im.load()
         return size
     except Image.DecompressionBombError as e:
-        return f"too large to open safely ({e})"
+        return M("data.image_too_large", detail=str(e))
     except Image.UnidentifiedImageError:
-        return "not an image that can be read (damaged, or not really this format)"
+        return M("data.image_unreadable")
     except (OSError, SyntaxError, ValueError) as e:  # how PIL reports broken data
         if "truncated" in str(e).lower():
-            return "the file is cut short (truncated: an unfinished download or copy)"
-        return f"damaged: {e}"
+            return M("data.image_truncated")
+        return M("data.image_damaged", detail=str(e))
 
 
 @dataclass(frozen=True)
 class _Caption:
     text: str | None = None  # None: no caption file or an empty first line
     gbk: bool = False
-    error: str | None = None
+    error: Msg | None = None
 
 
 def _read_caption(image: Path, extension: str) -> _Caption:
@@ -312,7 +306,7 @@ def _read_caption(image: Path, extension: str) -> _Caption:
     except FileNotFoundError:
         return _Caption()
     except OSError as e:
-        return _Caption(error=f"cannot read caption: {e}")
+        return _Caption(error=M("data.caption_unreadable", detail=str(e)))
     gbk = False
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = raw.decode("utf-16")
@@ -324,7 +318,7 @@ def _read_caption(image: Path, extension: str) -> _Caption:
                 text = raw.decode("gbk")
                 gbk = True
             except UnicodeDecodeError:
-                return _Caption(error="caption is neither UTF-8 nor GBK text")
+                return _Caption(error=M("data.caption_encoding"))
     # Universal newlines, as kohya's open(..., "rt").readlines().
     first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[0].strip()
     # Chinese input methods type the full-width comma "，" between tags. Read it as the tag
@@ -335,17 +329,16 @@ def _read_caption(image: Path, extension: str) -> _Caption:
     return _Caption(text=first or None, gbk=gbk)
 
 
-def _caption_warnings(folder: Path, token: str, ext: str, captions: list[_Caption], warnings: list[str]) -> None:
+def _caption_warnings(folder: Path, token: str, ext: str, captions: list[_Caption], warnings: list[Msg]) -> None:
     missing = sum(1 for c in captions if c.text is None and not c.error)
     if missing:
-        fallback = f'the trigger word "{token}"' if token else "an empty caption (the folder name has no trigger word)"
-        warnings.append(f"{folder}: {missing} image(s) have no {ext} caption or an empty one; using {fallback}.")
+        if token:
+            warnings.append(M("data.missing_captions", folder=str(folder), count=missing, ext=ext, token=token))
+        else:
+            warnings.append(M("data.missing_captions_no_token", folder=str(folder), count=missing, ext=ext))
     gbk = sum(1 for c in captions if c.gbk)
     if gbk:
-        warnings.append(
-            f"{folder}: {gbk} caption file(s) are not UTF-8; read them as GBK. "
-            "Save them as UTF-8 to be sure the text is right."
-        )
+        warnings.append(M("data.gbk_captions", folder=str(folder), count=gbk))
 
 
 def _caption_path(image: Path, extension: str) -> Path:
@@ -353,9 +346,14 @@ def _caption_path(image: Path, extension: str) -> Path:
     return image.with_name(image.stem + extension)
 
 
-def _short_list(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... and {len(names) - limit} more" if len(names) > limit else "")
+def _short_list(names: list[str], limit: int = 5) -> list:
+    """The first `limit` names, then "... and N more": a value that reads inline ("a, b, ... and 3 more")."""
+    return names[:limit] + ([M("data.and_more", count=len(names) - limit)] if len(names) > limit else [])
+
+
+def listed(lines: list[Msg], limit: int = _MAX_LISTED) -> list[Msg]:
+    """The first `limit` lines of a list shown one per line, then "... and N more"."""
+    return lines[:limit] + ([M("data.and_more", count=len(lines) - limit)] if len(lines) > limit else [])
 
 
 def tag_frequency(scan: DatasetScan) -> dict[str, dict[str, int]]:

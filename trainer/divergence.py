@@ -1,6 +1,7 @@
 """Early signs of 炸炉 (diverging training), beyond the NaN loss that always stops a run.
 
-Two signs, each reported as a `warning` of kind "diverging" with the tutorial's advice:
+Two signs, each reported as a `warning` of kind "diverging" with the tutorial's advice
+(DIVERGING_ADVICE, a catalogue message like every sentence here):
 - the loss swings far above its running level: the mean of the last FAST steps is more than
   RATIO times the median of the last SLOW steps (a median, so single noisy steps do not
   move the baseline; diffusion losses jump with the random timestep, so the fast window
@@ -13,12 +14,13 @@ from __future__ import annotations
 import statistics
 from collections import deque
 
+from .messages import M, Msg
+
 FAST, SLOW, RATIO = 10, 200, 3.0
 COOLDOWN_STEPS = 100  # one warning per episode, not one per step
 
-ADVICE_ZH = "降低学习率（unet_lr / text_encoder_lr），减少 repeat 或 epoch；丹炉的 VAE 始终以 float32 运行（即 no_half_vae）。"
-ADVICE_EN = ("Lower the learning rate (unet_lr / text_encoder_lr) and use fewer repeats or epochs. "
-             "Danlu always runs the VAE in float32 (what no_half_vae does elsewhere).")
+# The hint of every diverging warning (trainer/texts/model.py).
+DIVERGING_ADVICE = M("diverging.advice")
 
 
 class LossWatch:
@@ -26,8 +28,8 @@ class LossWatch:
         self.recent: deque[float] = deque(maxlen=SLOW)
         self.last_warning_step = -COOLDOWN_STEPS
 
-    def update(self, step: int, loss: float) -> str | None:
-        """A warning message when the loss has left its running level, else None."""
+    def update(self, step: int, loss: float) -> Msg | None:
+        """A warning message (diverging.loss_surge) when the loss has left its running level, else None."""
         self.recent.append(loss)
         if len(self.recent) < 2 * FAST or step - self.last_warning_step < COOLDOWN_STEPS:
             return None
@@ -36,8 +38,7 @@ class LossWatch:
         baseline = statistics.median(values[:-FAST])
         if baseline > 0 and fast > RATIO * baseline:
             self.last_warning_step = step
-            return (f"The loss rose to {fast:.4f} (mean of the last {FAST} steps), more than {RATIO:g}x its "
-                    f"running level of {baseline:.4f}: the training may be diverging (炸炉).")
+            return M("diverging.loss_surge", loss=fast, fast=FAST, ratio=RATIO, baseline=baseline)
         return None
 
 

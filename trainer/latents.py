@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .images import Augment, load_image
+from .messages import M
 from .safe_write import atomic_write_bytes
 
 log = logging.getLogger("trainer")
@@ -109,9 +110,9 @@ class LatentCache:
                     atomic_write_bytes(self._disk_path(ref, key), save({"latent": latent.detach().cpu().contiguous()}))
             done += len(chunk)
             if done % 100 < len(chunk):
-                log.info("cached %d latents", done)
+                log.info("%s", M("run.cached_latents", count=done))
         if self.reused:
-            log.info("reused %d cached latents from disk", self.reused)
+            log.info("%s", M("run.reused_latents", count=self.reused))
 
     def get(self, ref, flipped: bool) -> torch.Tensor | None:
         return self.memory.get(self.key(ref, flipped))

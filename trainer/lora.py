@@ -19,6 +19,7 @@ import torch
 from peft import LoraConfig, inject_adapter_in_model
 
 from .errors import ModelError
+from .messages import M
 
 ADAPTER = "default"
 
@@ -32,6 +33,15 @@ TEXT_ENCODER_TARGETS = r".*encoder\.layers\.\d+\.(self_attn\.(q_proj|k_proj|v_pr
 
 UNET_PREFIX = "lora_unet_"
 TEXT_ENCODER_PREFIX = "lora_te_"  # kohya's SD1 prefix; SDXL's two towers are lora_te1_ and lora_te2_
+
+
+class NonFiniteWeights(ValueError):
+    """A LoRA layer's weights are NaN or infinite (炸炉): nothing is written. `msg` says which layer."""
+
+    def __init__(self, layer: str):
+        super().__init__(f"non-finite LoRA weights in {layer}")
+        self.layer = layer
+        self.msg = M("lora.non_finite_weights", layer=layer)
 
 
 @dataclass
@@ -99,7 +109,8 @@ def add_lora(model: torch.nn.Module, *, rank: int, alpha: float, targets: str,
                 param.data = param.data.float()
                 param.requires_grad_(True)
     if not layers:
-        raise ModelError("No layer of the model matched the LoRA targets; the architecture is not one Danlu knows.")
+        raise ModelError(M("lora.no_target_layers"), hint=M("model.hint_damaged_or_unknown"),
+                         field="pretrained_model_name_or_path")
     return LoraModules(layers)
 
 
@@ -110,7 +121,7 @@ def kohya_state_dict(modules: list[LoraModules], alpha: float, dtype: torch.dtyp
             down = layer.lora_A[ADAPTER].weight.detach()
             up = layer.lora_B[ADAPTER].weight.detach()
             if not (torch.isfinite(down).all() and torch.isfinite(up).all()):
-                raise ValueError(f"non-finite LoRA weights in {name}")
+                raise NonFiniteWeights(name)
             state[f"{name}.lora_down.weight"] = down.to("cpu", dtype).contiguous()
             state[f"{name}.lora_up.weight"] = up.to("cpu", dtype).contiguous()
             state[f"{name}.alpha"] = torch.tensor(float(alpha), dtype=dtype)
@@ -139,9 +150,8 @@ def load_kohya_weights(modules: list[LoraModules], state: dict[str, torch.Tensor
         target_down = layer.lora_A[ADAPTER].weight
         if down.shape != target_down.shape:
             raise ModelError(
-                f"network_weights has rank {down.shape[0]} at {name}, but network_dim is {target_down.shape[0]}.",
-                hint=f"Set network_dim = {down.shape[0]} to continue from this LoRA.",
-                field="network_dim",
+                M("lora.rank_mismatch", file_rank=down.shape[0], layer=name, dim=target_down.shape[0]),
+                hint=M("lora.hint_set_dim", file_rank=down.shape[0]), field="network_dim",
             )
         file_alpha = float(state.get(f"{name}.alpha", torch.tensor(float(down.shape[0]))))
         with torch.no_grad():
@@ -149,11 +159,8 @@ def load_kohya_weights(modules: list[LoraModules], state: dict[str, torch.Tensor
             layer.lora_B[ADAPTER].weight.copy_(up.float() * (file_alpha / alpha))
         loaded += 1
     if unknown:
-        raise ModelError(
-            f"network_weights has {len(unknown)} layers this model does not have (first: {unknown[0]}).",
-            hint="The LoRA was trained for another kind of base model (SDXL or SD2?) or another network module.",
-            field="network_weights",
-        )
+        raise ModelError(M("lora.unknown_layers", count=len(unknown), first=unknown[0]),
+                         hint=M("lora.hint_other_base"), field="network_weights")
     if loaded == 0:
-        raise ModelError("network_weights contains no kohya LoRA layers.", field="network_weights")
+        raise ModelError(M("lora.no_layers"), hint=M("lora.hint_kohya_file"), field="network_weights")
     return loaded

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import events as ev
 from .config import TrainConfig
+from .messages import M
 from .preflight import Preflight
 from .safe_write import atomic_write_text
 
@@ -89,7 +90,7 @@ def find_lr(cfg: TrainConfig, checked: Preflight, emit, max_steps: int = DEFAULT
     atomic_write_text(path, json.dumps(result.to_dict(), indent=1))
     emit(result)
     if settled is None:
-        log.warning("d*lr had not settled after %d steps; %.3g is where it stood", len(curve), value)
+        log.warning("%s", M("run.lr_unsettled", steps=len(curve), value=value))
     else:
-        log.info("d*lr settled at %.3g after %d steps", value, settled + 1)
+        log.info("%s", M("run.lr_settled", steps=settled + 1, value=value))
     return result

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .messages import M
 
 MODEL_FIELD = "pretrained_model_name_or_path"
 
@@ -53,23 +54,24 @@ class ModelInfo:
         return "sdxl-lora" if self.family.startswith("sdxl") else "sd-lora"
 
 
+def _unreadable(path: Path, detail) -> ModelError:
+    return ModelError(M("model.not_safetensors", path=str(path), detail=detail),
+                      hint=M("model.hint_download_again"), field=MODEL_FIELD)
+
+
 def read_safetensors_header(path: Path) -> dict[str, dict]:
     """Tensor name -> {"dtype", "shape", ...} from a .safetensors header, without torch."""
     try:
         with open(path, "rb") as f:
             raw_len = f.read(8)
             if len(raw_len) != 8:
-                raise ValueError("file shorter than a safetensors header")
+                raise _unreadable(path, M("model.header_too_short"))
             (header_len,) = struct.unpack("<Q", raw_len)
             if header_len > 100_000_000:
-                raise ValueError("header length is implausible")
+                raise _unreadable(path, M("model.header_implausible"))
             header = json.loads(f.read(header_len))
-    except (OSError, ValueError) as exc:
-        raise ModelError(
-            f"Cannot read {path} as a .safetensors file: {exc}",
-            hint="The download may be incomplete or the file is not a model. Download it again.",
-            field=MODEL_FIELD,
-        ) from exc
+    except (OSError, ValueError) as exc:  # the library's own words are only the detail
+        raise _unreadable(path, str(exc)) from exc
     header.pop("__metadata__", None)
     return header
 
@@ -82,20 +84,17 @@ def detect_from_keys(keys, path: str = "", shapes: dict[str, list[int]] | None =
     if shapes and UNET_PREFIX + "input_blocks.0.0.weight" in shapes:
         in_channels = shapes[UNET_PREFIX + "input_blocks.0.0.weight"][1]
 
+    name = path or M("model.the_base_model")
     if not has(UNET_PREFIX):
         if keys and all(k.startswith(("lora_", "lycoris_")) for k in keys):
-            what = "a LoRA, not a base model"
+            what = M("model.looks_like_lora")
         elif has("encoder.") and has("decoder."):
-            what = "a VAE, not a base model (put it in the vae field)"
+            what = M("model.looks_like_vae")
         elif has("unet.") or has("text_encoder."):
-            what = "a diffusers-layout state dict in one file, which Danlu cannot load; use the diffusers folder"
+            what = M("model.looks_like_diffusers_file")
         else:
-            what = "not a Stable Diffusion checkpoint"
-        raise ModelError(
-            f"{path or 'The base model'} has no U-Net weights (model.diffusion_model.*): it looks like {what}.",
-            hint="Choose a full base model such as v1-5-pruned-emaonly.safetensors or a diffusers folder.",
-            field=MODEL_FIELD,
-        )
+            what = M("model.not_a_checkpoint")
+        raise ModelError(M("model.no_unet", name=name, what=what), hint=M("model.hint_full_model"), field=MODEL_FIELD)
     if has(SDXL_TEXT2_PREFIX):
         family = "sdxl"
     elif has(SDXL_REFINER_TEXT_PREFIX):
@@ -105,11 +104,8 @@ def detect_from_keys(keys, path: str = "", shapes: dict[str, list[int]] | None =
     elif any(has(p) for p in SD1_TEXT_PREFIXES):
         family = "sd15"
     else:
-        raise ModelError(
-            f"{path or 'The base model'} has a U-Net but no text encoder Danlu recognises.",
-            hint="Use a complete SD1.5 or SDXL checkpoint (pruned files still contain the text encoder).",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.no_text_encoder", name=name), hint=M("model.hint_complete_checkpoint"),
+                         field=MODEL_FIELD)
     return ModelInfo(family=family, layout="single_file", path=path, in_channels=in_channels)
 
 
@@ -117,21 +113,15 @@ def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelError(
-            f"Cannot read {path}: {exc}",
-            hint="The diffusers folder is incomplete; copy it again.",
-            field=MODEL_FIELD,
-        ) from exc
+        raise ModelError(M("model.unreadable_file", path=str(path), detail=str(exc)),
+                         hint=M("model.hint_copy_folder_again"), field=MODEL_FIELD) from exc
 
 
 def detect_diffusers_folder(folder: Path) -> ModelInfo:
     index = folder / "model_index.json"
     if not index.is_file():
-        raise ModelError(
-            f"{folder} is a folder without model_index.json, so it is not a diffusers model folder.",
-            hint="Choose the .safetensors file itself, or the folder that contains model_index.json.",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.folder_not_diffusers", folder=str(folder)),
+                         hint=M("model.hint_file_or_diffusers_folder"), field=MODEL_FIELD)
     class_name = _read_json(index).get("_class_name", "")
     unet_config = _read_json(folder / "unet" / "config.json") if (folder / "unet" / "config.json").is_file() else {}
     if "XL" in class_name or (folder / "text_encoder_2").is_dir():
@@ -150,11 +140,7 @@ def detect_base_model(path: str | Path) -> ModelInfo:
     if path.is_dir():
         return detect_diffusers_folder(path)
     if not path.is_file():
-        raise ModelError(
-            f"Base model not found: {path}",
-            hint="Check the path in pretrained_model_name_or_path (一、路径 → 训练底模).",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.not_found", path=str(path)), hint=M("model.hint_check_path"), field=MODEL_FIELD)
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         header = read_safetensors_header(path)
@@ -162,31 +148,17 @@ def detect_base_model(path: str | Path) -> ModelInfo:
         return detect_from_keys(header.keys(), str(path), shapes)
     if suffix in (".ckpt", ".pt", ".pth", ".bin"):
         return ModelInfo(family="unknown", layout="single_file", path=str(path))
-    raise ModelError(
-        f"{path.name}: unknown model file type '{suffix}'.",
-        hint="Use a .safetensors (preferred) or .ckpt file, or a diffusers folder.",
-        field=MODEL_FIELD,
-    )
+    raise ModelError(M("model.unknown_file_type", name=path.name, suffix=suffix), hint=M("model.hint_file_types"),
+                     field=MODEL_FIELD)
 
 
 def check_trainable(info: ModelInfo) -> None:
     """Refuse, with the reason, a model this version cannot train (before loading gigabytes)."""
+    name = Path(info.path).name
     if info.family == "sdxl_refiner":
-        raise ModelError(
-            f"{Path(info.path).name} is the SDXL refiner, which has no LoRA of its own to train.",
-            hint="Choose the SDXL base model (sd_xl_base_1.0.safetensors) or an SDXL fine-tune.",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.refiner", name=name), hint=M("model.hint_sdxl_base"), field=MODEL_FIELD)
     if info.family == "sd2":
-        raise ModelError(
-            f"{Path(info.path).name} is an SD2.x model, which Danlu does not train yet.",
-            hint="Choose an SD1.5-based model.",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.sd2_not_supported", name=name), hint=M("model.hint_sd15_or_sdxl"), field=MODEL_FIELD)
     if info.in_channels not in (None, 4):
-        raise ModelError(
-            f"{Path(info.path).name} is an inpainting model ({info.in_channels} input channels); LoRAs are trained on "
-            "the ordinary model and then work with its inpainting variant too.",
-            hint="Choose the non-inpainting version of this model.",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.inpainting", name=name, channels=info.in_channels),
+                         hint=M("model.hint_not_inpainting"), field=MODEL_FIELD)

@@ -25,6 +25,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProject
 
 from . import assets
 from .errors import ModelError
+from .messages import M, Msg
 from .model_detect import (
     MODEL_FIELD,
     SDXL_TEXT2_PREFIX,
@@ -62,6 +63,11 @@ def _shipped_config(family: str, component: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _first_line(exc: BaseException) -> str:
+    """A library's exception text as the detail of our message: its first line."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
     """All tensors of a checkpoint file; pickles only through torch's weights_only loader."""
     if path.suffix.lower() == ".safetensors":
@@ -71,16 +77,13 @@ def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses arbitrary code; say so plainly
-        raise ModelError(
-            f"{path.name} could not be loaded safely: {exc}".splitlines()[0],
-            hint="This .ckpt needs code execution to load, which Danlu refuses (it could run anything). "
-            "Use a .safetensors version of the model.",
-            field=MODEL_FIELD,
-        ) from exc
+        raise ModelError(M("model.unsafe_pickle", name=path.name, detail=_first_line(exc)),
+                         hint=M("model.hint_use_safetensors"), field=MODEL_FIELD) from exc
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
         data = data["state_dict"]
     if not isinstance(data, dict):
-        raise ModelError(f"{path.name} does not contain a state dict.", field=MODEL_FIELD)
+        raise ModelError(M("model.no_state_dict", name=path.name), hint=M("model.hint_download_again"),
+                         field=MODEL_FIELD)
     return {k: v for k, v in data.items() if isinstance(v, torch.Tensor)}
 
 
@@ -116,7 +119,7 @@ def unet_config_from_ldm(sd: dict[str, torch.Tensor], family: str) -> dict:
                 level["depth"] = len(blocks)
         index += 1
     if levels[0]["channels"] is None:
-        raise ModelError("The U-Net's input blocks are not in the layout Danlu knows.", field=MODEL_FIELD)
+        raise ModelError(M("model.unet_layout_unknown"), hint=M("model.hint_damaged_or_unknown"), field=MODEL_FIELD)
     channels = [lvl["channels"] for lvl in levels]
     attn_key = next(k for k in sd if k.startswith(p) and k.endswith("attn2.to_k.weight"))
     proj_in = next(sd[k] for k in sd if k.startswith(p) and k.endswith(".proj_in.weight"))
@@ -151,7 +154,7 @@ def vae_config_from_ldm(sd: dict[str, torch.Tensor], family: str) -> dict:
     base = _shipped_config(family, "vae")
     levels = sorted({int(m.group(1)) for k in sd if (m := re.match(r"encoder\.down\.(\d+)\.", k))})
     if not levels:
-        raise ModelError("The VAE weights are not in the layout Danlu knows.", field="vae")
+        raise ModelError(M("model.vae_layout_unknown"), hint=M("model.hint_vae"), field="vae")
     channels = [sd[f"encoder.down.{i}.block.0.conv2.weight"].shape[0] for i in levels]
     resnets = len({int(m.group(1)) for k in sd if (m := re.match(r"encoder\.down\.0\.block\.(\d+)\.", k))})
     config = dict(base)
@@ -194,16 +197,13 @@ def clip_config_from_weights(sd: dict[str, torch.Tensor], family: str) -> CLIPTe
 # Building modules
 
 
-def _load_exact(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+def _load_exact(model: torch.nn.Module, state: dict[str, torch.Tensor], part: Msg) -> None:
+    """part: which component, as a message (model.part_unet, model.part_vae, ...)."""
     result = model.load_state_dict(state, strict=False, assign=True)
     missing = [k for k in result.missing_keys if not k.endswith("position_ids")]
     if missing:
-        raise ModelError(
-            f"The {what} weights in the checkpoint are incomplete: {len(missing)} tensors missing "
-            f"(first: {', '.join(missing[:3])}).",
-            hint="The file may be damaged or a different architecture. Download it again.",
-            field=MODEL_FIELD,
-        )
+        raise ModelError(M("model.weights_incomplete", part=part, count=len(missing), first=", ".join(missing[:3])),
+                         hint=M("model.hint_damaged"), field=MODEL_FIELD)
 
 
 def _meta_model(factory):
@@ -216,7 +216,7 @@ def _meta_model(factory):
 def build_unet(sd, family):
     config = unet_config_from_ldm(sd, family)
     unet = _meta_model(lambda: UNet2DConditionModel.from_config(config))
-    _load_exact(unet, convert_ldm_unet_checkpoint(sd, config), "U-Net")
+    _load_exact(unet, convert_ldm_unet_checkpoint(sd, config), M("model.part_unet"))
     return unet
 
 
@@ -224,7 +224,7 @@ def build_vae(vae_sd, family):
     config = vae_config_from_ldm(vae_sd, family)
     vae = _meta_model(lambda: AutoencoderKL.from_config(config))
     prefixed = {VAE_PREFIX + k: v for k, v in vae_sd.items()}
-    _load_exact(vae, convert_ldm_vae_checkpoint(prefixed, config), "VAE")
+    _load_exact(vae, convert_ldm_vae_checkpoint(prefixed, config), M("model.part_vae"))
     return vae
 
 
@@ -235,9 +235,9 @@ def build_text_encoder(sd, family):
     config = clip_config_from_weights(state, family)
     model = _meta_model(lambda: CLIPTextModel(config))
     if not hasattr(model, "text_model"):
-        _load_exact(model, state, "text encoder")
+        _load_exact(model, state, M("model.part_text_encoder"))
     else:  # older transformers keep the wrapper
-        _load_exact(model, {"text_model." + k: v for k, v in state.items()}, "text encoder")
+        _load_exact(model, {"text_model." + k: v for k, v in state.items()}, M("model.part_text_encoder"))
     return model
 
 
@@ -258,7 +258,7 @@ def build_text_encoder_2(sd, family):
         config.pop(key, None)
     model = _meta_model(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**config)))
     state = convert_open_clip_checkpoint(model, sd, prefix=p)
-    _load_exact(model, state, "second text encoder")
+    _load_exact(model, state, M("model.part_text_encoder_2"))
     return model
 
 
@@ -273,7 +273,7 @@ def load_vae_override(path: Path, family: str) -> AutoencoderKL:
     sd = load_state_dict_file(path)
     vae_sd = _strip_vae(sd) if any(k.startswith(VAE_PREFIX) for k in sd) else sd
     if "encoder.conv_in.weight" not in vae_sd:
-        raise ModelError(f"{path.name} is not a VAE file (no encoder.conv_in.weight).", field="vae")
+        raise ModelError(M("model.not_a_vae", name=path.name), hint=M("model.hint_vae"), field="vae")
     return build_vae(vae_sd, family)
 
 
@@ -312,9 +312,8 @@ def load_single_file(path: Path, vae_path: Path | None = None) -> BaseModel:
         vae = load_vae_override(vae_path, info.family) if vae_path else build_vae(_strip_vae(sd), info.family)
     except (KeyError, StopIteration, RuntimeError, ValueError) as exc:
         raise ModelError(
-            f"{path.name} looks like {info.display_name} but its weights do not fit that architecture: {exc}",
-            hint="The file may be damaged or a kind of model Danlu does not know.",
-            field=MODEL_FIELD,
+            M("model.weights_do_not_fit", name=path.name, family=info.display_name, detail=_first_line(exc)),
+            hint=M("model.hint_damaged_or_unknown"), field=MODEL_FIELD,
         ) from exc
     return BaseModel(info, unet, vae, text_encoder, shipped_tokenizer(1), training_noise_scheduler(),
                      text_encoder_2, shipped_tokenizer(2) if text_encoder_2 is not None else None)
@@ -334,11 +333,8 @@ def load_diffusers_folder(folder: Path, info: ModelInfo, vae_path: Path | None =
         else:
             vae = AutoencoderKL.from_pretrained(str(folder), subfolder="vae", local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise ModelError(
-            f"The diffusers folder {folder} could not be loaded: {exc}".splitlines()[0],
-            hint="It needs unet/, vae/ and text_encoder/ with their weights; copy the whole folder again.",
-            field=MODEL_FIELD,
-        ) from exc
+        raise ModelError(M("model.diffusers_load_failed", folder=str(folder), detail=_first_line(exc)),
+                         hint=M("model.hint_diffusers_parts"), field=MODEL_FIELD) from exc
     return BaseModel(info, unet, vae, text_encoder, _folder_tokenizer(folder, "tokenizer", 1), training_noise_scheduler(),
                      text_encoder_2, _folder_tokenizer(folder, "tokenizer_2", 2) if text_encoder_2 is not None else None)
 

@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 
 from .errors import ConfigError
+from .messages import M, Msg
 
 
 def _bnb(name: str, **defaults):
@@ -78,6 +79,9 @@ OPTIMIZERS: dict[str, Callable] = {
     "adafactor": _adafactor,
 }
 
+# The tutorial's optimizers, named when another one is refused.
+TUTORIAL_OPTIMIZERS = ["AdamW8bit", "AdamW", "Lion", "DAdaptation", "Prodigy"]
+
 # Optimizers whose step size is d * lr, with d adapted; logged as the learning rate used.
 ADAPTIVE = {"dadaptation", "dadaptadam", "dadaptlion", "dadaptadagrad", "dadaptsgd", "prodigy"}
 
@@ -88,7 +92,8 @@ def parse_optimizer_args(args: list[str]) -> dict:
     for item in args:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"optimizer_args entry '{item}' is not key=value.", field="optimizer_args")
+            raise ConfigError(M("optimizer.arg_not_key_value", item=item), hint=M("optimizer.hint_key_value"),
+                              field="optimizer_args")
         try:
             kwargs[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
@@ -101,38 +106,37 @@ def _class_path(name: str) -> Callable:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"optimizer_type = '{name}' cannot be imported: {exc}", field="optimizer_type",
-                          hint="Check the module and class name, or use one of kohya's optimizer names.") from exc
+        raise ConfigError(M("optimizer.cannot_import", name=name, detail=str(exc)), field="optimizer_type",
+                          hint=M("optimizer.hint_class_path", names=TUTORIAL_OPTIMIZERS)) from exc
     return lambda groups, kwargs: cls(groups, **kwargs)
 
 
 def build_optimizer(name: str, groups: list[dict], args: list[str]) -> torch.optim.Optimizer:
     builder = OPTIMIZERS.get(name.lower()) or (_class_path(name) if "." in name else None)
     if builder is None:
-        raise ConfigError(f"optimizer_type '{name}' is not supported yet.", field="optimizer_type")
+        raise ConfigError(M("optimizer.not_supported", name=name),
+                          hint=M("optimizer.hint_supported", names=TUTORIAL_OPTIMIZERS), field="optimizer_type")
     kwargs = parse_optimizer_args(args)
     try:
         return builder(groups, kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"optimizer_args do not fit {name}: {exc}", field="optimizer_args") from exc
+        raise ConfigError(M("optimizer.args_do_not_fit", name=name, detail=str(exc)), hint=M("optimizer.hint_args"),
+                          field="optimizer_args") from exc
 
 
-def optimizer_warnings(name: str, lrs: list[float], scheduler: str) -> list[str]:
-    """Traps the tutorial and peers' users know, as sentences (the caller makes them warning events)."""
+def optimizer_warnings(name: str, lrs: list[float], scheduler: str) -> list[Msg]:
+    """Traps the tutorial and peers' users know, as messages (the caller makes them warning events)."""
     lower = name.lower()
     found = []
     if lower in ADAPTIVE:
         if any(lr != 1.0 for lr in lrs):
-            found.append(f"{name} adapts its own step size and expects learning rates of 1 (the tutorial sets "
-                         f"unet_lr = text_encoder_lr = 1); these are {', '.join(f'{lr:g}' for lr in lrs)}.")
+            found.append(M("optimizer.adaptive_lr_not_1", name=name, lrs=[f"{lr:g}" for lr in lrs]))
         if scheduler != "constant":
-            found.append(f"{name} with the {scheduler} scheduler: the tutorial uses constant, so the adapted rate "
-                         "is not pulled down a second time.")
+            found.append(M("optimizer.adaptive_scheduler", name=name, scheduler=scheduler))
     if lower in ("lion", "lion8bit", "pagedlion8bit") and max(lrs, default=0) >= 3e-4:
-        found.append(f"Lion with a learning rate of {max(lrs):g}, an AdamW-sized rate: Lion takes larger steps, "
-                     "so the tutorial divides the rate by 3 (peers use 3-10x smaller than AdamW).")
+        found.append(M("optimizer.lion_lr_high", lr=max(lrs), suggested=max(lrs) / 3))
     if lower == "adafactor" and scheduler != "adafactor":
-        found.append("AdaFactor picks its own step size; use lr_scheduler = \"adafactor\" with it (kohya does).")
+        found.append(M("optimizer.adafactor_scheduler"))
     return found
 
 

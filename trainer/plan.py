@@ -2,7 +2,7 @@
 
 The tutorial (二、步数) says total steps = images x repeats x epochs / batch size. kohya
 sd-scripts, which this trainer matches, counts differently, and `StepPlan.explanation`
-says why in the person's language:
+says why in the person's language (texts in trainer/texts/data.py):
 
 - batches are cut per aspect-ratio bucket, and each bucket's last, partly filled batch is
   still a batch (train_util.py BaseDataset.make_buckets: `ceil(len(bucket) / batch_size)`);
@@ -20,9 +20,10 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from .buckets import BucketManager, Size, crop_box
-from .dataset import DatasetScan, ImageItem
+from .buckets import BucketManager, ImageTooSmall, Size, crop_box
+from .dataset import DatasetScan, ImageItem, listed
 from .errors import ConfigError, DatasetError
+from .messages import M, Msg, normalise_lang
 
 # Neither max_train_epochs nor max_train_steps given: the tutorial's advice for a first
 # test is 10-20 epochs (初步测试建议用10-20), so take its low end. (kohya itself would
@@ -74,7 +75,7 @@ class StepPlan:
     entries: tuple[PlanEntry, ...] = field(repr=False)
 
     def explanation(self, lang: str = "zh") -> str:
-        """Why total_steps differs from the tutorial's formula; empty when they agree."""
+        """Why total_steps differs from the tutorial's formula, in `lang` (zh or en); empty when they agree."""
         if self.total_steps == self.tutorial_steps:
             return ""
         return _explain(self, lang)
@@ -115,7 +116,7 @@ def make_plan(
     train = [(item, s.repeats) for s in scan.train_subsets for item in s.items]
     train_items = sum(r for _, r in train)
     if train_items == 0:
-        raise DatasetError("No training images to plan.", field="train_data_dir")
+        raise DatasetError(M("data.plan_no_images"), hint=M("data.no_train_images_hint"), field="train_data_dir")
     reg_all = [(item, s.repeats) for s in scan.reg_subsets for item in s.items]
     reg = _reg_repeats(reg_all, train_items)
 
@@ -228,24 +229,25 @@ def _assign_buckets(
 ) -> list[PlanEntry]:
     """One PlanEntry per image; every image too small for no_upscale reported at once."""
     choices: dict[Size, object] = {}  # many images share a size: choose once per size
-    entries, too_small = [], []
+    entries: list[PlanEntry] = []
+    too_small: list[Msg] = []
     for item, repeats, is_reg in items:
         size = (item.width, item.height)
         if size not in choices:
             try:
                 choices[size] = manager.select(*size)
-            except ValueError as e:
-                choices[size] = str(e)
+            except ImageTooSmall as e:
+                choices[size] = e.msg
         choice = choices[size]
-        if isinstance(choice, str):
-            too_small.append(f"  {item.path}: {choice}")
+        if isinstance(choice, Msg):
+            too_small.append(M("data.file_problem", path=str(item.path), reason=choice))
             continue
         ref = ItemRef(item, choice.bucket, choice.resized, is_reg, prior_loss_weight if is_reg else 1.0)
         entries.append(PlanEntry(ref, repeats))
     if too_small:
         raise DatasetError(
-            f"{len(too_small)} image(s) are too small for bucket_no_upscale:\n" + "\n".join(too_small[:20]),
-            hint="Delete or enlarge these images, or turn bucket_no_upscale off so they are scaled up.",
+            M("data.too_small_no_upscale", count=len(too_small), files=listed(too_small)),
+            hint=M("data.too_small_no_upscale_hint", steps=manager.reso_steps),
             field="bucket_no_upscale",
         )
     return entries
@@ -254,54 +256,36 @@ def _assign_buckets(
 def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if int(value) < 1:
-            raise ConfigError(f"{name} must be at least 1, got {value}", field=name)
+            raise ConfigError(M("data.at_least_one", name=name, value=value),
+                              hint=M("data.at_least_one_hint", name=name), field=name)
 
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0")
 
 
+# Between the reasons of one explanation: punctuation only, the words are in the catalogue.
+_CLAUSE_SEPARATOR = {"zh": "；", "en": "; "}
+
+
 def _explain(p: StepPlan, lang: str) -> str:
-    """Each reason that applies, as a (zh, en) pair, joined into one sentence."""
+    """Each reason that applies (a catalogue message), joined into one sentence in `lang`."""
+    lang = normalise_lang(lang)
     items = p.train_items + p.reg_items
-    reasons: list[tuple[str, str]] = []
+    reasons: list[Msg] = []
     if p.epochs_source == "max_train_steps":
-        reasons.append((
-            f"总步数由 max_train_steps={p.max_train_steps} 直接指定，教程公式按换算出的 {p.epochs} 整轮计算",
-            f"max_train_steps={p.max_train_steps} sets the total directly, "
-            f"while the formula counts {p.epochs} whole epochs",
-        ))
+        reasons.append(M("data.steps_reason_max_steps", steps=p.max_train_steps, epochs=p.epochs))
     if p.reg_items:
-        overshoot = ", rounded up to whole repeats" if p.reg_items > p.train_items else ""
-        reasons.append((
-            f"正则化图片每轮另加 {p.reg_items} 张（按训练图片×repeat 的 {p.train_items} 张配齐），每轮共 {items} 张",
-            f"regularization images add {p.reg_items} items per epoch "
-            f"(as many as the {p.train_items} training items{overshoot}), {items} in all",
-        ))
+        rounded = p.reg_items > p.train_items
+        reasons.append(M("data.steps_reason_reg_rounded" if rounded else "data.steps_reason_reg",
+                         reg=p.reg_items, train=p.train_items, items=items))
     if p.batches_per_epoch * p.batch_size > items:
-        even = _num(items / p.batch_size)
-        reasons.append((
-            f"图片按 {len(p.buckets)} 个分辨率桶分别组批，每个桶最后不满 {p.batch_size} 张的一批也算一步，"
-            f"所以每轮 {p.batches_per_epoch} 批而不是 {even}",
-            f"batches are filled per aspect-ratio bucket ({len(p.buckets)}) and each bucket's last, "
-            f"partly filled batch still counts, so an epoch has {p.batches_per_epoch} batches, not {even}",
-        ))
+        reasons.append(M("data.steps_reason_buckets", buckets=len(p.buckets), batch=p.batch_size,
+                         batches=p.batches_per_epoch, even=_num(items / p.batch_size)))
     if p.num_processes > 1:
-        reasons.append((
-            f"{p.num_processes} 张显卡同时训练，每一步每张卡各训练一批，每轮 {p.batches_per_process} 批",
-            f"{p.num_processes} GPUs train together, each taking one batch per step: "
-            f"{p.batches_per_process} batches per GPU per epoch",
-        ))
+        reasons.append(M("data.steps_reason_gpus", gpus=p.num_processes, batches=p.batches_per_process))
     if p.gradient_accumulation_steps > 1:
-        reasons.append((
-            f"梯度累积 {p.gradient_accumulation_steps} 批才更新一步，每轮 {p.steps_per_epoch} 步",
-            f"gradient accumulation makes one step per {p.gradient_accumulation_steps} batches, "
-            f"{p.steps_per_epoch} steps per epoch",
-        ))
-    tutorial = _num(p.tutorial_steps)
-    if lang == "zh":
-        return f"实际总步数 {p.total_steps} 与教程公式的 {tutorial} 不同：" + "；".join(zh for zh, _ in reasons) + "。"
-    return (
-        f"The real total, {p.total_steps} steps, differs from the tutorial's formula ({tutorial}): "
-        + "; ".join(en for _, en in reasons) + "."
-    )
+        reasons.append(M("data.steps_reason_accumulation", accumulation=p.gradient_accumulation_steps,
+                         steps=p.steps_per_epoch))
+    joined = _CLAUSE_SEPARATOR[lang].join(r.text(lang) for r in reasons)
+    return M("data.steps_differ", total=p.total_steps, tutorial=_num(p.tutorial_steps), reasons=joined).text(lang)

@@ -11,6 +11,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .dataset import DatasetScan, scan_dataset
 from .errors import ConfigError
+from .messages import M
 from .model_detect import ModelInfo, check_trainable, detect_base_model
 from .plan import StepPlan, make_plan
 from .prompts import SamplePrompt, load_prompts
@@ -28,10 +29,9 @@ def check_train_type(cfg: TrainConfig, info: ModelInfo) -> None:
     """lora-scripts' model_train_type, when given, must agree with the file."""
     if cfg.model_train_type and info.family != "unknown" and cfg.model_train_type != info.train_type:
         raise ConfigError(
-            f"model_train_type is '{cfg.model_train_type}', but {Path(info.path).name} is an "
-            f"{info.display_name} model ({info.train_type}).",
-            hint=f'Set model_train_type = "{info.train_type}", or choose a base model of the type you meant.',
-            field="model_train_type",
+            M("model.train_type_mismatch", given=cfg.model_train_type, name=Path(info.path).name,
+              family=info.display_name, train_type=info.train_type),
+            hint=M("model.hint_train_type", train_type=info.train_type), field="model_train_type",
         )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .messages import M
 
 FILE_SUFFIXES = (".txt", ".json", ".toml")
 
@@ -49,11 +50,8 @@ def parse_line(line: str, default_size: tuple[int, int]) -> SamplePrompt:
             elif flag == "s":
                 sample.steps = int(value)
         except ValueError:
-            raise ConfigError(
-                f"Preview prompt option --{flag} has the value '{value}', which is not a number: {line.strip()}",
-                hint="Write for example --w 512 --h 512 --d 42 --l 7.5 --s 20.",
-                field="sample_prompts",
-            ) from None
+            raise ConfigError(M("prompts.not_a_number", flag=flag, value=value, line=line.strip()),
+                              hint=M("prompts.hint_options"), field="sample_prompts") from None
     # The VAE works in 8-pixel steps; round as kohya does (down to a multiple of 8, at least 64).
     sample.width = max(64, sample.width - sample.width % 8)
     sample.height = max(64, sample.height - sample.height % 8)
@@ -72,20 +70,25 @@ def _from_json(path: Path, default_size: tuple[int, int]) -> list[SamplePrompt]:
     try:
         items = json.loads(path.read_text(encoding="utf-8-sig"))
     except ValueError as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}", field="sample_prompts") from exc
+        raise ConfigError(M("prompts.bad_json", path=str(path), detail=str(exc)), hint=M("prompts.hint_json"),
+                          field="sample_prompts") from exc
     prompts = []
-    for item in items if isinstance(items, list) else []:
-        prompts.append(
-            SamplePrompt(
-                prompt=str(item.get("prompt", "")),
-                negative_prompt=str(item.get("negative_prompt", "")),
-                width=int(item.get("width", default_size[0])),
-                height=int(item.get("height", default_size[1])),
-                seed=item.get("seed"),
-                scale=float(item.get("scale", 7.5)),
-                steps=int(item.get("sample_steps", item.get("steps", 20))),
+    try:
+        for item in items if isinstance(items, list) else []:
+            prompts.append(
+                SamplePrompt(
+                    prompt=str(item.get("prompt", "")),
+                    negative_prompt=str(item.get("negative_prompt", "")),
+                    width=int(item.get("width", default_size[0])),
+                    height=int(item.get("height", default_size[1])),
+                    seed=item.get("seed"),
+                    scale=float(item.get("scale", 7.5)),
+                    steps=int(item.get("sample_steps", item.get("steps", 20))),
+                )
             )
-        )
+    except (AttributeError, TypeError, ValueError) as exc:  # an item that is not an object, a size that is no number
+        raise ConfigError(M("prompts.bad_json_item", path=str(path), detail=str(exc)), hint=M("prompts.hint_json"),
+                          field="sample_prompts") from exc
     return prompts
 
 
@@ -96,13 +99,11 @@ def load_prompts(value: str | None, default_size: tuple[int, int]) -> list[Sampl
     path = Path(value)
     if path.suffix.lower() in FILE_SUFFIXES:
         if path.suffix.lower() == ".toml":
-            raise ConfigError(
-                f"{path.name}: TOML prompt files are not supported yet.",
-                hint="Write the prompts one per line in a .txt file (kohya's format).",
-                field="sample_prompts",
-            )
+            raise ConfigError(M("prompts.toml_not_supported", name=path.name), hint=M("prompts.hint_txt"),
+                              field="sample_prompts")
         if not path.is_file():
-            raise ConfigError(f"Preview prompt file not found: {path}", field="sample_prompts")
+            raise ConfigError(M("prompts.file_not_found", path=str(path)), hint=M("prompts.hint_check_path"),
+                              field="sample_prompts")
         if path.suffix.lower() == ".json":
             return _from_json(path, default_size)
         return parse_text(path.read_text(encoding="utf-8-sig"), default_size)

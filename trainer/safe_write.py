@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from .errors import DiskFull
+from .messages import M, Msg
 
 # Room left over after a save, so the system and the next event lines are not starved.
 DISK_MARGIN_BYTES = 64 * 1024 * 1024
@@ -46,20 +47,23 @@ def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-def ensure_free_space(folder: Path | str, needed: int, what: str, keep: str | None) -> None:
-    """Refuse a save that would not fit, before anything is written or deleted."""
+def ensure_free_space(folder: Path | str, needed: int, what: "Msg | str", keep: str | None) -> None:
+    """Refuse a save that would not fit, before anything is written or deleted.
+
+    what: the file's name, or a message naming it (state.what_training_state); keep: the last
+    good file, named in the message as kept.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     free = free_bytes(folder)
     if free < needed + DISK_MARGIN_BYTES:
-        kept = f" The last good file, {keep}, is kept." if keep else ""
-        raise DiskFull(
-            f"Not enough disk space to save {what}: {needed / 2**20:.1f} MB needed (plus "
-            f"{DISK_MARGIN_BYTES // 2**20} MB to spare), {free / 2**20:.1f} MB free in {folder}.{kept}",
-            hint="Free up space on that drive (old runs in output/, caches), or set output_dir to another drive, "
-            "then resume from the last saved state.",
-            field="output_dir",
-        )
+        values = dict(what=what, needed_mb=needed / 2**20, margin_mb=DISK_MARGIN_BYTES // 2**20,
+                      free_mb=free / 2**20, folder=str(folder))
+        if keep:
+            message = M("disk.not_enough_space_kept", keep=Path(keep).name, **values)
+        else:
+            message = M("disk.not_enough_space", **values)
+        raise DiskFull(message, hint=M("disk.hint_free_space"), field="output_dir")
 
 
 def replace_folder(tmp: Path, final: Path) -> None:

@@ -33,8 +33,54 @@ HUB_ENDPOINT_KEY = "hub_endpoint"
 GIT_MIRROR_KEY = "git_mirror_url"
 
 
+# The two sentences of this module are catalogue messages (trainer/texts/model.py, "settings.*"),
+# shown in the reader's language. This module must also work where the catalogue cannot be
+# imported (update_mirror.py on a bare system Python, or this file run as a script without the
+# project on sys.path); there the English below is used. tests/test_update_mirror.py keeps it
+# equal to the catalogue's English.
+FALLBACK_EN = {
+    "settings.bad_json": "{path} is not valid JSON ({detail}). Fix it, or delete it and run "
+                         "update_mirror.py --profile official (or a mirror profile) to write a new one.",
+    "settings.not_object": "{path} must hold a JSON object {{...}}, not {kind}. Fix it, or delete it and run "
+                           "update_mirror.py --profile official (or a mirror profile) to write a new one.",
+}
+
+
+def _catalogue_message(msg_id: str, values: Mapping):
+    """trainer.messages.Msg for this sentence, or None where the catalogue cannot be imported."""
+    try:
+        from trainer.messages import Msg
+    except (ImportError, SyntaxError, TypeError):  # absent, or newer syntax than this Python reads
+        return None
+    return Msg(msg_id, dict(values))
+
+
 class SettingsError(ValueError):
-    """settings.json exists but cannot be used; the message says how to repair it."""
+    """settings.json exists but cannot be used; the message says how to repair it.
+
+    `msg_id` and `values` are the message (trainer/messages.py); `text(lang)` renders it,
+    `str()` in the process's language.
+    """
+
+    def __init__(self, msg_id: str, values: Optional[Mapping] = None):
+        values = dict(values or {})
+        super().__init__(msg_id, values)  # both in args, so the error pickles
+        self.msg_id = msg_id
+        self.values = values
+
+    @property
+    def msg(self):
+        """The trainer.messages.Msg, or None where the catalogue cannot be imported."""
+        return _catalogue_message(self.msg_id, self.values)
+
+    def text(self, lang: Optional[str] = None) -> str:
+        msg = self.msg
+        if msg is None:
+            return FALLBACK_EN[self.msg_id].format(**self.values)
+        return msg.text(lang)
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 def settings_path(project_root: Optional[Path] = None) -> Path:
@@ -56,12 +102,9 @@ def load_settings(path: Optional[Path] = None) -> dict:
     try:
         settings = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as error:
-        raise SettingsError(
-            f"{path} is not valid JSON ({error}). Fix it, or delete it and run "
-            f"update_mirror.py --profile official (or a mirror profile) to write a new one."
-        ) from error
+        raise SettingsError("settings.bad_json", {"path": str(path), "detail": str(error)}) from error
     if not isinstance(settings, dict):
-        raise SettingsError(f"{path} must hold a JSON object {{...}}, not {type(settings).__name__}.")
+        raise SettingsError("settings.not_object", {"path": str(path), "kind": type(settings).__name__})
     return settings
 
 
@@ -130,10 +173,25 @@ def main(argv: Optional[list] = None) -> int:
     try:
         value = load_settings().get(args[0])
     except SettingsError as error:
-        print(f"settings error: {error}", file=sys.stderr)
+        print(_script_text(error), file=sys.stderr)
         return 1
     print("" if value is None else value)
     return 0
+
+
+def _script_text(error: SettingsError) -> str:
+    """The error in the system's language when this file runs as a script (the launch scripts).
+
+    Run as `python trainer/settings.py`, the project root is not on sys.path; put it there so
+    the catalogue can be read, and fall back to English where it still cannot.
+    """
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.append(str(PROJECT_ROOT))
+    try:
+        from trainer.messages import default_lang
+    except (ImportError, SyntaxError, TypeError):
+        return error.text("en")
+    return error.text(default_lang())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from .errors import ConfigError
 from .lora import kohya_state_dict, load_kohya_weights
+from .messages import M
 from .safe_write import atomic_write_text, ensure_free_space, replace_folder
 
 STATE_VERSION = 1
@@ -63,7 +64,7 @@ def save_training_state(run, folder: Path, position: Position) -> Path:
     if torch.cuda.is_available():
         tensors["cuda_rng"] = torch.cuda.get_rng_state_all()
     needed = sum(t.numel() * t.element_size() for t in lora.values()) * 4  # adapter + Adam's two moments, roomy
-    ensure_free_space(folder.parent, needed, f"the training state {folder.name}", keep=None)
+    ensure_free_space(folder.parent, needed, M("state.what_training_state", name=folder.name), keep=None)
     tmp = folder.with_name(f".{folder.name}.tmp")
     if tmp.exists():
         import shutil
@@ -93,18 +94,15 @@ def load_training_state(run, folder: Path) -> Position:
         lora = load_file(str(folder / "lora.safetensors"))
         tensors = torch.load(str(folder / "training_state.pt"), map_location="cpu", weights_only=True)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise ConfigError(f"resume = {folder}: not a complete Danlu training state ({exc})".splitlines()[0],
-                          hint="Choose a folder whose name ends in -state, written by a stopped or saved run.",
-                          field="resume") from exc
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(M("state.incomplete", folder=str(folder), detail=detail),
+                          hint=M("state.hint_choose_state"), field="resume") from exc
     expected = _plan_identity(run)
     different = {k: (v, expected.get(k)) for k, v in info.get("plan", {}).items() if expected.get(k) != v}
     if different:
-        listed = ", ".join(f"{k}: {old} then, {new} now" for k, (old, new) in different.items())
-        raise ConfigError(
-            f"resume = {folder.name} was saved by a run with other settings ({listed}).",
-            hint="Resume with the config of that run (output/<run>/config.toml), or start a new run without resume.",
-            field="resume",
-        )
+        changes = [f"{k}: {old} → {new}" for k, (old, new) in different.items()]  # values only: no language
+        raise ConfigError(M("state.other_settings", name=folder.name, changes=changes),
+                          hint=M("state.hint_same_config"), field="resume")
     load_kohya_weights(run.lora, lora, run.cfg.network_alpha)
     run.optimizer.optimizer.load_state_dict(tensors["optimizer"])
     run.lr_scheduler.load_state_dict(tensors["scheduler"])

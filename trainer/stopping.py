@@ -14,6 +14,7 @@ import signal
 import threading
 
 from .errors import Stopped
+from .messages import M
 
 log = logging.getLogger("trainer")
 
@@ -34,16 +35,16 @@ class StopSignals:
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
-            log.warning("second stop signal: ending at once")
+            log.warning("%s", M("run.second_signal"))
             os._exit(Stopped.exit_code)
         self.requested = True
-        log.warning("stop requested (signal %s): saving at the end of this step", signum)
+        log.warning("%s", M("run.stop_signal", signal=signum))
         self._timer = threading.Timer(self.grace_s, self._grace_over)
         self._timer.daemon = True
         self._timer.start()
 
     def _grace_over(self) -> None:
-        log.error("the step did not finish within %.0f s of the stop request: ending at once", self.grace_s)
+        log.error("%s", M("run.grace_over", seconds=round(self.grace_s)))
         os._exit(Stopped.exit_code)
 
     def cancel_timer(self) -> None:

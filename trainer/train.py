@@ -22,11 +22,12 @@ from .advice import fitting_advice
 from .config import TrainConfig
 from .control import ControlInbox
 from .dataset import DatasetScan, dataset_dirs, process_caption, tag_frequency
-from .divergence import ADVICE_EN, LossWatch, flat_or_black
+from .divergence import DIVERGING_ADVICE, LossWatch, flat_or_black
 from .errors import Diverged, OutOfMemory, Stopped
 from .images import load_image
 from .latents import LatentCache, augment_of, file_identity
 from .lora import (
+    NonFiniteWeights,
     TEXT_ENCODER_PREFIX,
     TEXT_ENCODER_TARGETS,
     UNET_TARGETS,
@@ -37,6 +38,7 @@ from .lora import (
     text_encoder_name,
     unet_name,
 )
+from .messages import M, Msg
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
 from .model_loading import BaseModel, load_base_model, load_state_dict_file, training_noise_scheduler
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs, optimizer_warnings
@@ -107,28 +109,32 @@ class Run:
 def _mixed_precision(cfg: TrainConfig, emit) -> tuple[str, torch.dtype]:
     if not torch.cuda.is_available():
         if cfg.mixed_precision == "bf16":  # PyTorch's CPU autocast does bf16 (slowly, but it runs)
-            emit(ev.WarningEvent(kind="cpu", message="No CUDA GPU found: training on the CPU in bf16. This is very slow."))
+            emit(ev.warning("cpu", M("run.no_gpu_bf16")))
             return "bf16", torch.bfloat16
         if cfg.mixed_precision != "no":
-            emit(ev.WarningEvent(kind="cpu", message=f"No CUDA GPU found: training in float32 on the CPU "
-                                 f"(mixed_precision = {cfg.mixed_precision} needs a GPU). This is very slow."))
+            emit(ev.warning("cpu", M("run.no_gpu_float32", precision=cfg.mixed_precision)))
         return "no", torch.float32
     if cfg.mixed_precision == "bf16" and not torch.cuda.is_bf16_supported():
-        emit(ev.WarningEvent(kind="bf16", message="This GPU has no bf16; using fp16 instead.",
-                             hint="Set mixed_precision = \"fp16\"."))
+        emit(ev.warning("bf16", M("run.no_bf16"), M("run.no_bf16_hint")))
         return "fp16", torch.float16
     return cfg.mixed_precision, {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[cfg.mixed_precision]
 
 
 def _scan_info(cfg: TrainConfig, scan: DatasetScan) -> dict:
+    def _name_as_kohya(path: str) -> str:
+        # kohya: the file or folder name when the path exists, else the name as given (a Hub id)
+        return Path(path).name if Path(path).exists() else path
+
     return {
         "train_counts": [(len(s.items), s.repeats) for s in scan.train_subsets],
-        "reg_images": scan.reg_images,
+        "reg_counts": [(len(s.items), s.repeats) for s in scan.reg_subsets],
         "tag_frequency": tag_frequency(scan),
         "dataset_dirs": dataset_dirs(scan),
+        # kohya's ss_reg_dataset_dirs: the regularization folders, in the form of ss_dataset_dirs
+        "reg_dataset_dirs": {s.name: {"n_repeats": s.repeats, "img_count": len(s.items)} for s in scan.reg_subsets},
         "trigger_words": sorted({s.class_token for s in scan.train_subsets}),
-        "model_name": Path(cfg.pretrained_model_name_or_path).name,
-        "vae_name": Path(cfg.vae).name if cfg.vae else None,
+        "model_name": _name_as_kohya(cfg.pretrained_model_name_or_path),
+        "vae_name": _name_as_kohya(cfg.vae) if cfg.vae else None,
     }
 
 
@@ -163,9 +169,9 @@ def _attention(cfg: TrainConfig, model: BaseModel) -> None:
 
     if cfg.xformers and importlib.util.find_spec("xformers") is not None:
         model.unet.enable_xformers_memory_efficient_attention()
-        log.info("attention: xformers")
+        log.info("%s", M("run.attention_xformers"))
     elif cfg.xformers:
-        log.info("xformers is not installed: using PyTorch's SDPA attention, which saves memory the same way")
+        log.info("%s", M("run.xformers_missing"))
 
 
 def _allow_fp16_gradients(accelerator) -> None:
@@ -181,7 +187,7 @@ def _allow_fp16_gradients(accelerator) -> None:
 
 def _load_model(cfg: TrainConfig, device, weight_dtype) -> BaseModel:
     """The base model, on the device, frozen, in the training precision (the VAE in float32)."""
-    log.info("loading base model %s", cfg.pretrained_model_name_or_path)
+    log.info("%s", M("run.loading_model", path=cfg.pretrained_model_name_or_path))
     model = load_base_model(cfg.pretrained_model_name_or_path, cfg.vae)
     check_train_type(cfg, model.info)  # a .ckpt's type is only known once loaded
     # The VAE stays float32: SD1.5's VAE overflows in fp16 (NaN latents, black previews).
@@ -204,7 +210,7 @@ def _prepare_lora(cfg: TrainConfig, model: BaseModel, unet_lora, te_loras, weigh
             param.data = param.data.to(weight_dtype)
     if cfg.network_weights:
         count = load_kohya_weights(lora, load_state_dict_file(Path(cfg.network_weights)), cfg.network_alpha)
-        log.info("started from %s (%d layers)", cfg.network_weights, count)
+        log.info("%s", M("run.started_from_lora", path=cfg.network_weights, count=count))
     if cfg.gradient_checkpointing:
         model.unet.enable_gradient_checkpointing()
         for encoder in model.text_encoders if te_loras else []:
@@ -219,7 +225,7 @@ def _optimization(cfg: TrainConfig, plan: StepPlan, unet_lora, te_loras, acceler
     """Optimizer (prepared by accelerate, for its grad scaler) and learning-rate scheduler."""
     optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_loras), cfg.optimizer_args)
     for message in optimizer_warnings(cfg.optimizer_type, [g["lr"] for g in optimizer.param_groups], cfg.lr_scheduler):
-        emit(ev.WarningEvent(kind="optimizer", message=message))
+        emit(ev.warning("optimizer", message))
     lr_scheduler = build_scheduler(
         cfg.lr_scheduler, optimizer, warmup=cfg.lr_warmup_steps, total_steps=plan.total_steps,
         num_cycles=cfg.lr_scheduler_num_cycles, power=cfg.lr_scheduler_power,
@@ -247,7 +253,7 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
     output_dir = Path(cfg.output_dir)
     scan, plan, prompts = checked.scan, checked.plan, checked.prompts
     for message in scan.warnings:
-        emit(ev.WarningEvent(kind="data", message=message))
+        emit(ev.warning("data", message))
     mixed_precision, weight_dtype = _mixed_precision(cfg, emit)
     # Each run sets its own precision; accelerate keeps it process-wide, so an earlier in-process run's
     # setting is cleared first (the distributed state, PartialState, is kept).
@@ -284,7 +290,7 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
         run.latent_cache = _latent_cache(cfg, model, device)
     if cfg.resume:
         run.resumed_from = load_training_state(run, Path(cfg.resume))
-        log.info("resuming from %s at step %d", cfg.resume, run.resumed_from.global_step)
+        log.info("%s", M("run.resuming", path=cfg.resume, step=run.resumed_from.global_step))
     if cfg.log_with == "tensorboard" and run.is_main:
         from torch.utils.tensorboard import SummaryWriter
 
@@ -313,7 +319,7 @@ def cache_all_latents(run: Run) -> None:
     unique = {}
     for entry in run.plan.entries:
         unique.setdefault(entry.ref.item.path, entry.ref)
-    log.info("caching latents of %d images", len(unique))
+    log.info("%s", M("run.caching_latents", count=len(unique)))
     run.latent_cache.fill(list(unique.values()), (False, True) if run.cfg.flip_aug else (False,))
 
 
@@ -452,13 +458,13 @@ def save_lora(run: Run, path: Path, *, final: bool, state: Path | None = None) -
         return path
     try:
         tensors = kohya_state_dict(run.lora, run.cfg.network_alpha, SAVE_DTYPES[run.cfg.save_precision])
-    except ValueError as exc:
-        raise Diverged(f"Not saving {path.name}: {exc}.", hint=DIVERGED_HINT) from exc
+    except NonFiniteWeights as exc:
+        raise Diverged(M("run.not_saving_bad_weights", name=path.name, detail=exc.msg), hint=DIVERGED_HINT) from exc
     data = serialize_with_hashes(tensors, checkpoint_metadata(run.base_metadata, epoch=run.epoch, step=run.global_step))
     ensure_free_space(path.parent, len(data), path.name, keep=run.last_good)
     atomic_write_bytes(path, data)
     run.last_good = str(path)
-    log.info("saved %s", path)
+    log.info("%s", M("run.saved", path=path))
     run.emit(ev.Checkpoint(path=str(path), epoch=run.epoch, step=run.global_step, final=final,
                            extra={"state": str(state)} if state else {}))
     return path
@@ -468,7 +474,7 @@ def save_state(run: Run, folder: Path, position: Position) -> Path:
     if not run.is_main:
         return folder
     save_training_state(run, folder, position)
-    log.info("saved training state %s", folder)
+    log.info("%s", M("run.saved_state", path=folder))
     return folder
 
 
@@ -482,7 +488,7 @@ def _prune(paths: list[Path], keep: int | None) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink(missing_ok=True)
-        log.info("removed %s (keeping the last %d)", old.name, keep)
+        log.info("%s", M("run.pruned", name=old.name, keep=keep))
 
 
 def save_epoch(run: Run, epoch: int) -> None:
@@ -508,7 +514,7 @@ def sample(run: Run, *, by_epoch: bool) -> None:
 
     if not run.prompts or not run.is_main:
         return
-    log.info("rendering %d preview images", len(run.prompts))
+    log.info("%s", M("run.rendering_previews", count=len(run.prompts)))
     for encoder in run.model.text_encoders:  # they may have left the GPU with cache_text_encoder_outputs
         encoder.to(run.device)
     paths = render_samples(
@@ -525,18 +531,17 @@ def sample(run: Run, *, by_epoch: bool) -> None:
     for path in paths:
         with PILImage.open(path) as image:
             if kind := flat_or_black(image):
-                bad.append(f"{Path(path).name} ({kind})")
+                bad.append(M("run.bad_preview_" + kind, name=Path(path).name))
     if bad:
-        diverging(run, f"Preview images came out black or flat: {', '.join(bad)}. This is the tutorial's 出黑图 sign "
-                       "of 炸炉 (diverging training).")
+        diverging(run, M("run.black_previews", files=bad))
 
 
-def diverging(run: Run, message: str) -> None:
+def diverging(run: Run, message: Msg) -> None:
     """A warning of kind diverging; with stop_on_diverging it stops the run (keeping the last good file)."""
-    run.emit(ev.WarningEvent(kind="diverging", message=message, hint=ADVICE_EN))
+    run.emit(ev.warning("diverging", message, DIVERGING_ADVICE))
     log.warning("%s", message)
     if run.cfg.stop_on_diverging:
-        raise Diverged(message + " Stopped because stop_on_diverging is on.", hint=DIVERGED_HINT)
+        raise Diverged(M("run.stopped_on_diverging", reason=message), hint=DIVERGED_HINT)
 
 
 class Due:
@@ -561,11 +566,7 @@ class Due:
         return self.cfg.save_state or self.cfg.save_state_on_train_end
 
 
-DIVERGED_HINT = (
-    "The loss became NaN/infinite (炸炉). Lower the learning rate (unet_lr, text_encoder_lr), use fewer "
-    "repeats or epochs, or train in bf16 instead of fp16. Danlu already keeps the VAE in float32 (no_half_vae). "
-    "The last good checkpoint is kept."
-)
+DIVERGED_HINT = M("run.diverged_hint")
 
 
 # ---------------------------------------------------------------------------------------
@@ -588,8 +589,8 @@ def _log_step(run: Run, loss: float, avg: float, lrs: list[float], it_s: float) 
         if run.cfg.optimizer_type.lower() in ADAPTIVE:
             tb.add_scalar("lr/d*lr", lrs[0], step)
     if run.global_step % 10 == 0 or run.global_step == run.plan.total_steps:
-        log.info("step %d/%d epoch %d loss %.4f avg %.4f %.2f it/s", run.global_step, run.plan.total_steps,
-                 run.epoch, loss, avg, it_s)
+        log.info("%s", M("run.step_line", step=run.global_step, total=run.plan.total_steps, epoch=run.epoch,
+                         loss=loss, avg=avg, speed=it_s))
 
 
 @dataclass
@@ -625,7 +626,7 @@ def optimisation_steps(run: Run, start: Position):
             loss = compute_loss(run, batches[index], caption_rng)
             every_loss = run.accelerator.gather(loss.detach().reshape(1))  # all processes decide together
             if not torch.isfinite(every_loss).all():
-                raise Diverged(f"The loss became {loss.item()} at step {run.global_step + 1} (epoch {epoch}).",
+                raise Diverged(M("run.loss_not_finite", value=str(loss.item()), step=run.global_step + 1, epoch=epoch),
                                hint=DIVERGED_HINT)
             run.accelerator.backward(loss / accum)
             micro_losses.append(every_loss.mean().item())
@@ -634,7 +635,7 @@ def optimisation_steps(run: Run, start: Position):
             if cfg.max_grad_norm:
                 norm = run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
                 if check_grads and not torch.isfinite(norm):
-                    raise Diverged(f"The gradients became infinite at step {run.global_step + 1}.", hint=DIVERGED_HINT)
+                    raise Diverged(M("run.grads_not_finite", step=run.global_step + 1), hint=DIVERGED_HINT)
             run.optimizer.step()
             lrs = effective_lrs(run.optimizer.optimizer)  # the rates this step used, before the scheduler moves on
             run.lr_scheduler.step()
@@ -649,14 +650,13 @@ def optimisation_steps(run: Run, start: Position):
             return
 
 
-def stop_now(run: Run, position: Position, reason: str) -> None:
+def stop_now(run: Run, position: Position, reason: Msg) -> None:
     """Save a LoRA and the training state of this very step, then end with the stopped code."""
     if run.global_step > 0:
         state = save_state(run, run.output_dir / f"{run.cfg.output_name}-state", position)
         save_lora(run, run.output_dir / f"{run.cfg.output_name}-step{run.global_step:06d}.safetensors",
                   final=False, state=state)
-    raise Stopped(f"Training was stopped ({reason}) at step {run.global_step}.",
-                  hint="The current LoRA and training state were saved; resume = \"<the -state folder>\" continues.")
+    raise Stopped(M("run.stopped_at", reason=reason, step=run.global_step), hint=M("run.stopped_hint"))
 
 
 def _agree(run: Run, decision: dict) -> dict:
@@ -711,7 +711,7 @@ def train(run: Run) -> Path:
             signalled = run.signals is not None and run.signals.requested
             decision = {
                 "diverging": watch.update(run.global_step, done.loss),
-                "stop": "signal" if signalled else "stop request" if run.inbox.take("stop") else None,
+                "stop": M("run.by_signal") if signalled else M("run.by_request") if run.inbox.take("stop") else None,
                 "save": run.inbox.take("save"),
                 "sample": due.sample_step(run.global_step) or run.inbox.take("sample"),
             }
@@ -737,13 +737,13 @@ def train(run: Run) -> Path:
     return final
 
 
-def memory_hint(cfg: TrainConfig) -> str:
+def memory_hint(cfg: TrainConfig) -> Msg:
     """The memory savers this run does not use yet, most effective first."""
-    savers = []
+    savers: list = []
     if not cfg.gradient_checkpointing:
         savers.append("gradient_checkpointing = true")
     if cfg.mixed_precision == "no":
-        savers.append('mixed_precision = "fp16" (or "bf16")')
+        savers.append(M("run.saver_mixed_precision"))
     if not (cfg.cache_latents or cfg.cache_latents_to_disk):
         savers.append("cache_latents = true")
     if cfg.train_text_encoder and not cfg.network_train_unet_only:
@@ -753,11 +753,11 @@ def memory_hint(cfg: TrainConfig) -> str:
     if cfg.mixed_precision == "bf16" and not cfg.full_bf16:
         savers.append("full_bf16 = true")
     if cfg.train_batch_size > 1:
-        savers.append(f"train_batch_size = 1 (with gradient_accumulation_steps = {cfg.train_batch_size})")
+        savers.append(M("run.saver_batch", batch=cfg.train_batch_size))
     width, height = cfg.resolution_wh
-    savers.append(f"a lower resolution than {width}x{height}")
-    savers.append(f"a smaller network_dim than {cfg.network_dim}")
-    return "Not enough GPU memory. Memory savers not on yet: " + "; ".join(savers) + "."
+    savers.append(M("run.saver_resolution", width=width, height=height))
+    savers.append(M("run.saver_dim", dim=cfg.network_dim))
+    return M("run.memory_hint", savers=savers)
 
 
 def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignals | None = None) -> tuple[Path, Run]:
@@ -768,9 +768,9 @@ def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignal
         run.signals = signals
         return train(run), run
     except torch.OutOfMemoryError as exc:
-        raise OutOfMemory(f"Out of memory: {str(exc).splitlines()[0]}", hint=memory_hint(cfg)) from exc
+        raise OutOfMemory(M("run.out_of_memory", detail=str(exc).splitlines()[0]), hint=memory_hint(cfg)) from exc
     except KeyboardInterrupt:
         # Without StopSignals installed (in-process use) Ctrl+C arrives as an exception mid-step.
         if run is not None and run.global_step > 0:
             save_lora(run, run.output_dir / f"{cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
-        raise Stopped("Training was stopped by the user.", hint="The current LoRA was saved." if run else "") from None
+        raise Stopped(M("run.stopped_by_user"), hint=M("run.stopped_saved") if run else None) from None

@@ -41,10 +41,10 @@ def steps_markdown(values: dict[str, Any], lang: str, speed: Optional[tuple[floa
         scan = cached_scan(train_dir, (values.get("reg_data_dir") or "").strip() or None,
                            (values.get("caption_extension") or ".txt").strip())
         plan = plan_from_form(values, scan)
-    except (TrainerError, ValueError) as exc:
-        message = getattr(exc, "message", str(exc))
-        hint = getattr(exc, "hint", "")
-        return t("steps_error", lang, message=message + (f" → {hint}" if hint else ""))
+    except TrainerError as exc:
+        return t("steps_error", lang, message=exc.line(lang))
+    except ValueError as exc:
+        return t("steps_error", lang, message=str(exc))
     if plan.epochs_source == "default":
         return t("steps_need_epochs", lang)
     subsets = scan.train_subsets

@@ -15,7 +15,7 @@ from trainer.errors import ConfigError
 
 from .context import Page
 from .formmap import PERSONAL_FIELDS, default_form, form_to_config_dict, problems_by_field, read_config_text
-from .i18n import t
+from .i18n import both, say, t
 from .presets import apply_preset, list_presets, save_preset, valid_preset_name
 
 
@@ -101,27 +101,27 @@ def wire(page: Page, box: ConfigBox) -> None:
                       show_progress="hidden")
 
     def apply(data: dict) -> dict:
-        lang = data[lang_radio]
         preset = next((p for p in list_presets() if p.key == data[box.preset]), None)
         if preset is None:
             return {}
         updates = form.set_values(apply_preset(preset.path, form.values(data)))
         updates.update(form.show_problems({}))
-        updates[page.notice] = gr.update(value=t("preset_applied", lang, name=preset.title(lang)), visible=True)
+        text = both(lambda lang: t("preset_applied", lang, name=preset.title(lang)))
+        updates[page.notice] = gr.update(value=text, visible=True)
         return updates
 
     box.apply.click(apply, inputs=form.inputs() | {box.preset, lang_radio}, outputs=field_outputs | {page.notice})
 
     def load_file(data: dict) -> dict:
-        lang, path = data[lang_radio], data[box.upload]
+        path = data[box.upload]
         if not path:
             return {}
         try:
             text = Path(path).read_text(encoding="utf-8-sig")
             loaded = read_config_text(text)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            return {page.notice: gr.update(value=t("toml_read_error", lang, message=str(exc)), visible=True)}
-        return load_into_form(page, data, loaded, Path(path).name, lang)
+            return {page.notice: gr.update(value=say("toml_read_error", message=str(exc)), visible=True)}
+        return load_into_form(page, data, loaded, Path(path).name)
 
     box.upload.upload(load_file, inputs=form.inputs() | {box.upload, lang_radio}, outputs=field_outputs | {page.notice})
 
@@ -132,7 +132,8 @@ def wire(page: Page, box: ConfigBox) -> None:
         if text:
             updates[box.preview] = text
             return updates
-        lines = [t("toml_invalid", lang)] + [f"{n}: {p}" for n, ps in by_field.items() for p in ps] + general
+        lines = [t("toml_invalid", lang)] + [f"{n}: {p.text(lang)}" for n, ps in by_field.items() for p in ps] + \
+            [p.text(lang) for p in general]
         updates[box.preview] = "\n".join("# " + line for line in lines)
         return updates
 
@@ -142,23 +143,24 @@ def wire(page: Page, box: ConfigBox) -> None:
     def save(data: dict) -> dict:
         lang, name = data[lang_radio], (data[box.preset_name] or "").strip()
         if not valid_preset_name(name):
-            return {page.notice: gr.update(value=t("preset_bad_name", lang), visible=True)}
+            return {page.notice: gr.update(value=say("preset_bad_name"), visible=True)}
         try:
             path = save_preset(name, form.values(data))
         except ConfigError as exc:
             by_field, general = problems_by_field(exc)
             updates = form.show_problems(by_field)
-            updates[page.notice] = gr.update(value="; ".join(general or [t("toml_invalid", lang)]), visible=True)
+            text = both(lambda lang: "; ".join([p.text(lang) for p in general] or [t("toml_invalid", lang)]))
+            updates[page.notice] = gr.update(value=text, visible=True)
             return updates
         updates = {box.preset: gr.update(choices=_preset_choices(lang), value=name),
-                   page.notice: gr.update(value=t("preset_saved", lang, path=str(path)), visible=True)}
+                   page.notice: gr.update(value=say("preset_saved", path=str(path)), visible=True)}
         return updates
 
     box.save.click(save, inputs=form.inputs() | {box.preset_name, lang_radio},
                    outputs=set(form.errors.values()) | {box.preset, page.notice})
 
 
-def load_into_form(page: Page, data: dict, loaded, source: str, lang: str) -> dict:
+def load_into_form(page: Page, data: dict, loaded, source: str) -> dict:
     """Form updates for a loaded config: schema defaults, then the file; the person's paths
     stay where the file has none; output_dir stays the page's output folder."""
     form = page.form
@@ -169,15 +171,18 @@ def load_into_form(page: Page, data: dict, loaded, source: str, lang: str) -> di
     values["output_dir"] = str(page.output_root)
     updates = form.set_values(values)
     updates.update(form.show_problems(loaded.problems))
-    lines = [t("config_loaded", lang, source=html.escape(source))]
-    if "output_dir" in loaded.form and loaded.form["output_dir"] != str(page.output_root):
-        lines.append(t("config_output_dir_kept", lang, root=str(page.output_root)))
-    if loaded.problems or loaded.general:
-        lines.append(t("config_load_problems", lang))
-        lines += [f"- `{n}`: {html.escape(p)}" for n, ps in loaded.problems.items() for p in ps]
-        lines += [f"- {html.escape(p)}" for p in loaded.general]
-    if loaded.notes:
-        lines.append(t("config_loaded_notes", lang))
-        lines += [f"- {html.escape(n)}" for n in loaded.notes]
-    updates[page.notice] = gr.update(value="\n".join(lines), visible=True)
+    def notice(lang: str) -> str:
+        lines = [t("config_loaded", lang, source=html.escape(source))]
+        if "output_dir" in loaded.form and loaded.form["output_dir"] != str(page.output_root):
+            lines.append(t("config_output_dir_kept", lang, root=str(page.output_root)))
+        if loaded.problems or loaded.general:
+            lines.append(t("config_load_problems", lang))
+            lines += [f"- `{n}`: {html.escape(p.text(lang))}" for n, ps in loaded.problems.items() for p in ps]
+            lines += [f"- {html.escape(p.text(lang))}" for p in loaded.general]
+        if loaded.notes:
+            lines.append(t("config_loaded_notes", lang))
+            lines += [f"- {html.escape(n.text(lang))}" for n in loaded.notes]
+        return "\n".join(lines)
+
+    updates[page.notice] = gr.update(value=both(notice), visible=True)
     return updates

@@ -10,7 +10,18 @@ import gradio as gr
 from .fields import Form, Texts
 from .i18n import t
 from .jobs import JobRegistry
+from .presets import apply_preset, list_presets
 from .runstate import RunReaders
+
+
+def start_values(output_root: Path) -> dict:
+    """The form as the page opens: the preset the preset box shows as chosen (the first one,
+    the tutorial's beginner values), so the preset shown is the one in effect and a person who
+    fills in only the base model and the images folder can start at once."""
+    presets = list_presets()
+    values = apply_preset(presets[0].path, {}) if presets else {}
+    values["output_dir"] = str(output_root)
+    return values
 
 
 @dataclass
@@ -29,7 +40,7 @@ class Page:
     notice: Optional[gr.Markdown] = None  # one line answering the last button press
 
     def __post_init__(self) -> None:
-        self.form = Form(lang=self.lang, values_at_start={"output_dir": str(self.output_root)})
+        self.form = Form(lang=self.lang, values_at_start=start_values(self.output_root))
 
     def title(self, key: str, level: int = 3) -> gr.Markdown:
         """A section heading that follows the language switch."""

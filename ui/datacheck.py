@@ -16,7 +16,7 @@ from trainer.dataset import DatasetScan, Subset, scan_dataset
 from trainer.errors import TrainerError
 
 from .dataset_view import parse_resolution, plan_from_form
-from .i18n import t
+from .i18n import both, say, t
 
 # Below this the tutorial's variety (close-ups, long shots, different angles) is hard to get;
 # 15-30 images is the usual advice for a character LoRA among lora-scripts users.
@@ -75,11 +75,12 @@ def _folder_row(subset: Subset, extension: str, lang: str) -> tuple[str, list[st
     return row, problems, tags
 
 
-def check_dataset(values: dict[str, Any], lang: str) -> str:
-    """Markdown report for the form's training (and regularization) folders."""
+def check_dataset(values: dict[str, Any]) -> str:
+    """Markdown report for the form's training (and regularization) folders, in both languages
+    (ui/i18n.py both()): the folders are read once, the report is written twice."""
     train_dir = (values.get("train_data_dir") or "").strip()
     if not train_dir:
-        return t("check_none", lang)
+        return say("check_none")
     extension = (values.get("caption_extension") or ".txt").strip()
     if not extension.startswith("."):
         extension = "." + extension
@@ -87,9 +88,9 @@ def check_dataset(values: dict[str, Any], lang: str) -> str:
         # Always a fresh scan here: the person may just have fixed a caption file.
         scan = scan_dataset(train_dir, (values.get("reg_data_dir") or "").strip() or None, caption_extension=extension)
     except TrainerError as exc:
-        return f"### {t('check_problems', lang)}\n\n- " + t("problem_dataset_error", lang, message=exc.message,
-                                                                 hint=exc.hint or "-")
-    return _report(scan, values, extension, lang)
+        return both(lambda lang: f"### {t('check_problems', lang)}\n\n- " + t(
+            "problem_dataset_error", lang, message=exc.text(lang), hint=exc.hint_text(lang) or "-"))
+    return both(lambda lang: _report(scan, values, extension, lang))
 
 
 def _report(scan: DatasetScan, values: dict[str, Any], extension: str, lang: str) -> str:
@@ -114,8 +115,10 @@ def _report(scan: DatasetScan, values: dict[str, Any], extension: str, lang: str
             small = sum(1 for i in subset.items if i.width * i.height < 0.5 * width * height)
             if small:
                 problems.append(t("problem_small_images", lang, folder=subset.name, count=small, res=f"{width}×{height}"))
-    except (TrainerError, ValueError) as exc:
-        problems.append(getattr(exc, "message", str(exc)))
+    except TrainerError as exc:
+        problems.append(exc.line(lang))
+    except ValueError as exc:  # a resolution the form's own check words next to its field
+        problems.append(str(exc))
     if tag_lines:
         parts.append(f"**{t('check_top_tags', lang)}**\n\n" + "\n".join(tag_lines))
     if problems:
@@ -123,5 +126,5 @@ def _report(scan: DatasetScan, values: dict[str, Any], extension: str, lang: str
     else:
         parts.append(t("check_ok", lang))
     if scan.warnings:
-        parts.append(f"**{t('check_warnings', lang)}**\n\n" + "\n".join(f"- {w}" for w in scan.warnings))
+        parts.append(f"**{t('check_warnings', lang)}**\n\n" + "\n".join(f"- {w.text(lang)}" for w in scan.warnings))
     return "\n\n".join(parts)

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from trainer.config import TrainConfig
+from trainer.config import parse_resolution as config_parse_resolution
 from trainer.dataset import DatasetScan, scan_dataset
 from trainer.errors import TrainerError
+from trainer.messages import M
 from trainer.plan import StepPlan, make_plan
 
 _cache: dict[tuple, DatasetScan] = {}
@@ -55,7 +57,8 @@ def _int(value: Any, name: str) -> Optional[int]:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise TrainerError(f"{name} = {value!r} is not a whole number", field=name) from None
+        raise TrainerError(M("config.not_whole", shown=f"{name} = {value!r}"), hint=M("config.write_whole_plain"),
+                           field=name) from None
 
 
 def _default(name: str) -> Any:
@@ -63,14 +66,8 @@ def _default(name: str) -> Any:
 
 
 def parse_resolution(text: Any) -> tuple[int, int]:
-    parts = [p.strip() for p in str(text or _default("resolution")).lower().replace("x", ",").split(",") if p.strip()]
-    try:
-        sizes = [int(p) for p in parts]
-    except ValueError:
-        raise TrainerError(f"resolution = {text!r} is not a size like 512 or 512,768", field="resolution") from None
-    if not 1 <= len(sizes) <= 2 or min(sizes) < 64:
-        raise TrainerError(f"resolution = {text!r} is not a size like 512 or 512,768", field="resolution")
-    return sizes[0], sizes[-1]
+    """The schema's own reading (trainer/config.py), so the live plan accepts what Start accepts."""
+    return config_parse_resolution(text if text not in (None, "") else _default("resolution"))
 
 
 def plan_from_form(values: dict[str, Any], scan: DatasetScan) -> StepPlan:

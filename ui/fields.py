@@ -11,15 +11,17 @@ positional signatures (DESIGN.md, example 3).
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import gradio as gr
 
 from trainer.config import field_help
+from trainer.messages import Msg, render
 
 from .formmap import FieldSpec, field_specs, specs_in_section
-from .i18n import field_label, t
+from .i18n import both, field_label, t
 
 EMPTY_CHOICE = {"zh": "（不设置）", "en": "(not set)"}
 
@@ -71,13 +73,17 @@ class Form:
         """Updates for the components named in values (others unchanged)."""
         return {self.fields[n]: v for n, v in values.items() if n in self.fields}
 
-    def show_problems(self, by_field: dict[str, list[str]]) -> dict:
-        """Updates for every field's note: the problems in red under a field, the others hidden."""
+    def show_problems(self, by_field: dict[str, list[Msg]]) -> dict:
+        """Updates for every field's note: the problems in red under a field (in both languages,
+        ui/i18n.py both()), the others hidden."""
         updates = {}
         for name, note in self.errors.items():
             lines = by_field.get(name)
-            updates[note] = gr.update(value="\n".join(line for line in lines), visible=True) if lines else \
-                gr.update(value="", visible=False)
+            if lines:
+                text = both(lambda lang: "\n\n".join(html.escape(render(line, lang)) for line in lines))
+                updates[note] = gr.update(value=text, visible=True)
+            else:
+                updates[note] = gr.update(value="", visible=False)
         return updates
 
     def relabel(self, lang: str) -> dict:

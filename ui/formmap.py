@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trainer.config import SECTIONS, SUPPORTED_OPTIMIZERS, TrainConfig, config_from_dict, field_section
-from trainer.errors import ConfigError
+from trainer.errors import ConfigError, TrainerError
+from trainer.messages import M, Msg
 
 # Text boxes with several lines: prompts can be many lines, optimizer_args one per line.
 MULTILINE = frozenset({"sample_prompts", "training_comment"})
@@ -230,14 +231,15 @@ def default_form() -> dict[str, Any]:
     return {name: spec.default for name, spec in field_specs().items()}
 
 
-def problems_by_field(exc: ConfigError) -> tuple[dict[str, list[str]], list[str]]:
-    """A ConfigError's problems sorted to the fields they name; the rest in a general list."""
+def problems_by_field(exc: TrainerError) -> tuple[dict[str, list[Msg]], list[Msg]]:
+    """An error's problems (as messages, for either language) sorted to the fields they name;
+    the rest in a general list."""
     problems = getattr(exc, "problems", None)
     specs = field_specs()
-    by_field: dict[str, list[str]] = {}
-    general: list[str] = []
+    by_field: dict[str, list[Msg]] = {}
+    general: list[Msg] = []
     if not problems:
-        line = f"{exc.message} -> {exc.hint}" if exc.hint else exc.message
+        line = error_line(exc)
         if exc.field in specs:
             by_field.setdefault(exc.field, []).append(line)
         else:
@@ -245,10 +247,19 @@ def problems_by_field(exc: ConfigError) -> tuple[dict[str, list[str]], list[str]
         return by_field, general
     for problem in problems:
         if problem.field in specs:
-            by_field.setdefault(problem.field, []).append(problem.line())
+            by_field.setdefault(problem.field, []).append(problem.as_msg())
         else:
-            general.append(problem.line())
+            general.append(problem.as_msg())
     return by_field, general
+
+
+def error_line(exc: TrainerError) -> Msg:
+    """An error and its hint as one message ("… → what to do")."""
+    message = exc.msg if isinstance(exc.msg, Msg) else M("common.text", text=str(exc.msg))
+    if not exc.hint_msg:
+        return message
+    hint = exc.hint_msg if isinstance(exc.hint_msg, Msg) else M("common.text", text=str(exc.hint_msg))
+    return M("config.problem_line", message=message, hint=hint)
 
 
 def flatten_toml(data: dict) -> dict:
@@ -265,9 +276,9 @@ def flatten_toml(data: dict) -> dict:
 @dataclass
 class LoadedConfig:
     form: dict[str, Any]  # component values for the fields the file sets
-    problems: dict[str, list[str]]  # field -> problems
-    general: list[str]  # problems not tied to a form field, and notes
-    notes: list[str]
+    problems: dict[str, list[Msg]]  # field -> problems
+    general: list[Msg]  # problems not tied to a form field
+    notes: list[Msg]
 
 
 def read_config_text(text: str) -> LoadedConfig:

@@ -7,10 +7,13 @@ A unit test checks every entry has both languages and every schema field has a l
 """
 from __future__ import annotations
 
-import locale
-import os
+import re
+from typing import Any, Callable
 
-LANGS = ("zh", "en")
+from trainer.messages import LANGS, Msg, default_lang, normalise_lang, render
+
+__all__ = ["LANGS", "FIELD_LABELS", "TEXT", "both", "default_lang", "field_label", "normalise_lang", "only", "say", "t",
+           "text_of"]
 
 # Short labels for the form. The config key is shown beside each (people compare with
 # lora-scripts configs), so a field missing here still gets a usable label: its key.
@@ -36,8 +39,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "max_train_steps": ("最大训练步数", "Max training steps"),
     "gradient_accumulation_steps": ("梯度累加步数", "Gradient accumulation steps"),
     # 三、模型效果
-    "unet_lr": ("unet lr U-Net 学习率", "U-Net learning rate"),
-    "text_encoder_lr": ("text_encoder_lr 文本编码器学习率", "Text encoder learning rate"),
+    "unet_lr": ("U-Net 学习率", "U-Net learning rate"),
+    "text_encoder_lr": ("文本编码器学习率", "Text encoder learning rate"),
     "learning_rate": ("总学习率", "Learning rate (overall)"),
     "optimizer_type": ("optimizer 优化器", "Optimizer"),
     "lr_scheduler": ("学习率调度器", "Learning-rate scheduler"),
@@ -338,6 +341,11 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "tb_started": ("TensorBoard 已启动：", "TensorBoard is running: "),
     "tb_failed": ("TensorBoard 启动失败：{message}", "TensorBoard did not start: {message}"),
+    "tb_exited": ("TensorBoard 退出了（退出码 {code}），详见 {console}", "TensorBoard exited with code {code}; see {console}"),
+    "tb_no_answer": (
+        "TensorBoard 在 {seconds} 秒内没有响应，详见 {console}",
+        "TensorBoard did not answer within {seconds} s; see {console}",
+    ),
     "tb_no_logs": ("这个训练还没有 TensorBoard 日志（logs 文件夹）。", "This run has no TensorBoard logs (logs folder) yet."),
     "tb_remote": (
         "（TensorBoard 只在本机 127.0.0.1 上打开，远程访问时看不到。）",
@@ -403,36 +411,35 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def normalise_lang(lang: str | None) -> str:
-    return lang if lang in LANGS else "zh"
-
-
-def default_lang() -> str:
-    """zh or en from the system locale.
-
-    POSIX: the first of LC_ALL, LC_MESSAGES, LANG that is set ("zh_CN.UTF-8"). Windows sets
-    none of them; there the locale module answers ("Chinese (Simplified)_China" or "zh_CN").
-    When no language can be told (the C / POSIX locale, common on servers), Chinese: the
-    tutorial's language and most users'.
-    """
-    name = next((os.environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(v)), "")
-    if not name:
-        try:
-            name = locale.getlocale()[0] or ""
-        except ValueError:  # an unparsable locale setting: no language to tell
-            name = ""
-    lowered = name.lower()
-    if lowered.startswith(("zh", "chinese")):
-        return "zh"
-    if not lowered or lowered in ("c", "posix") or lowered.startswith(("c.", "posix.")):
-        return "zh"
-    return "en"
-
-
 def t(key: str, lang: str, **values: object) -> str:
+    """A page text in `lang`; values that are trainer messages are rendered in `lang` too."""
     zh, en = TEXT[key]
     text = zh if normalise_lang(lang) == "zh" else en
-    return text.format(**values) if values else text
+    return text.format(**{k: text_of(v, lang) for k, v in values.items()}) if values else text
+
+
+def text_of(value: Any, lang: str) -> Any:
+    """A trainer message (trainer/messages.Msg) in `lang`; anything else as it is."""
+    return render(value, lang) if isinstance(value, Msg) else value
+
+
+def both(render_in: Callable[[str], str]) -> str:
+    """Markdown holding the text in both languages, each in a block the page's CSS shows only
+    while that language is chosen (ui/page.py, LANGUAGE_CSS). For the one-off answers (a notice,
+    a field's problems, the data-set report): switching the language shows them in the new
+    one at once, without asking the server again."""
+    return "\n\n".join(f"<div class='l-{lang}'>\n\n{render_in(lang)}\n\n</div>" for lang in LANGS)
+
+
+def only(text: str, lang: str) -> str:
+    """The `lang` block of a both() text (what a person sees with that language chosen)."""
+    match = re.search(rf"<div class='l-{lang}'>\n\n(.*?)\n\n</div>", text, re.S)
+    return match.group(1) if match else text
+
+
+def say(key: str, **values: object) -> str:
+    """both() of one page text."""
+    return both(lambda lang: t(key, lang, **values))
 
 
 def field_label(name: str, lang: str) -> str:

@@ -17,12 +17,12 @@ def describe_model(path: str, lang: str) -> str:
     try:
         info = detect_base_model(Path(path).expanduser())
     except TrainerError as exc:
-        return f"**{exc.message}**" + (f" → {exc.hint}" if exc.hint else "")
+        return f"**{exc.text(lang)}**" + (f" → {exc.hint_text(lang)}" if exc.hint_msg else "")
     if info.family == "unknown":
         return t("model_unknown_ckpt", lang)
     text = t("model_detected", lang, name=info.display_name, layout=t(f"model_layout_{info.layout}", lang))
     try:
         check_trainable(info)
     except TrainerError as exc:
-        text += f"\n\n{t('model_not_trainable', lang)}{exc.message}" + (f" → {exc.hint}" if exc.hint else "")
+        text += f"\n\n{t('model_not_trainable', lang)}{exc.line(lang)}"
     return text

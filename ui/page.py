@@ -12,7 +12,14 @@ from .i18n import t
 from .jobs import JobRegistry
 from .runstate import RunReaders
 
-CSS = """
+# The one-off answers hold both languages (ui/i18n.py both()); the chosen radio button of the
+# language switch decides which one shows. CSS only, so it follows the switch at once.
+LANGUAGE_CSS = """
+body:has(#language input[value="en"]:checked) .l-zh,
+body:has(#language input[value="zh"]:checked) .l-en { display: none !important; }
+"""
+
+CSS = LANGUAGE_CSS + """
 .field-error { color: #b91c1c; font-weight: 600; margin-top: -6px; }
 .field-error p { color: #b91c1c; }
 .danlu-status .run-head { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }

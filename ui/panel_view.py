@@ -14,6 +14,8 @@ from typing import Optional
 
 import pandas as pd
 
+from trainer.messages import Msg
+
 from .arithmetic import format_duration
 from .formmap import format_float
 from .i18n import t
@@ -99,7 +101,7 @@ def messages_html(job: Optional[Job], state: Optional[RunState], lang: str) -> s
     for error in state.errors:
         if error.kind == "stopped":
             continue  # the status already says it stopped; its "saved" hint is in the LoRA list
-        parts.append(_message("msg_error", "error", error.message, error.hint, lang))
+        parts.append(_message("msg_error", "error", error.text(lang), error.hint_text(lang), lang))
     if job.status in ("failed", "lost") and not state.errors:
         # The trainer ended without saying why (killed, crashed at import): its own last words.
         tail = "\n".join(log_tail(job.folder, max_lines=15).splitlines()[-15:])
@@ -109,16 +111,25 @@ def messages_html(job: Optional[Job], state: Optional[RunState], lang: str) -> s
         parts.append(f"<div class='msg error'><b>{e(t('msg_error', lang))}</b>: {e(lead)}<pre>{e(tail)}</pre></div>")
     if job.killed:
         parts.append(_message("msg_warning", "warning", t("msg_killed", lang), "", lang))
-    advice = state.finished.advice if state.finished else None
-    if advice and advice.get(lang):
-        parts.append(f"<div class='msg advice'><b>{e(t('msg_advice', lang))}</b>: {e(advice[lang])}</div>")
+    advice = advice_text(state.finished.advice if state.finished else None, lang)
+    if advice:
+        parts.append(f"<div class='msg advice'><b>{e(t('msg_advice', lang))}</b>: {e(advice)}</div>")
     counted: dict[tuple[str, str], list] = {}
     for warning in state.warnings:
-        key = (warning.message, warning.hint)
+        key = (warning.text(lang), warning.hint_text(lang))
         counted.setdefault(key, [warning, 0])[1] += 1
     for (message, hint), (_, count) in counted.items():
         parts.append(_message("msg_warning", "warning", message, hint, lang, count))
     return "".join(parts)
+
+
+def advice_text(advice: Optional[dict], lang: str) -> str:
+    """The end-of-run fitting advice in `lang`: from its message when it has one (a run in any
+    language), else the text the trainer wrote for that language."""
+    if not advice:
+        return ""
+    msg = Msg.from_dict(advice.get("msg"))
+    return msg.text(lang) if msg is not None else str(advice.get(lang) or "")
 
 
 def loss_frame(state: Optional[RunState], lang: str) -> Optional[pd.DataFrame]:

@@ -20,11 +20,11 @@ from . import panel_view as view
 from .context import Page
 from .config_box import load_into_form
 from .formmap import format_float, read_config_text
-from .i18n import t
+from .i18n import both, say, t
 from .jobs import Job
 from .runstate import log_tail, lora_files, run_config, state_folders
 from .submit import submit
-from .tensorboard import ensure_tensorboard
+from .tensorboard import TensorBoardFailed, ensure_tensorboard
 
 
 @dataclass
@@ -177,8 +177,9 @@ def refresh(page: Page, panel: RunPanel, data: dict) -> dict:
     return out
 
 
-def _notice(text: str) -> dict:
-    return gr.update(value=text, visible=bool(text))
+def _notice(key: str, **values) -> dict:
+    """The answer to a button press, in both languages (ui/i18n.py both())."""
+    return gr.update(value=say(key, **values), visible=True)
 
 
 def wire(page: Page, panel: RunPanel) -> None:
@@ -190,23 +191,24 @@ def wire(page: Page, panel: RunPanel) -> None:
                       outputs=set(page.form.errors.values()) | {page.notice, page.shown})
 
     def stop(data: dict) -> dict:
-        lang, name = data[lang_radio], shown_name(data)
+        name = shown_name(data)
         result = registry.stop(name) if name else "not_active"
         if result == "cancelled":
-            return {page.notice: _notice(t("cancelled_run", lang, name=name))}
+            return {page.notice: _notice("cancelled_run", name=name)}
         if result == "stopping":
             grace = int(registry.stop_grace_s + registry.kill_grace_s)
-            return {page.notice: _notice(t("stop_sent", lang, grace=grace))}
-        return {page.notice: _notice(t("nothing_running", lang))}
+            return {page.notice: _notice("stop_sent", grace=grace)}
+        return {page.notice: _notice("nothing_running")}
 
     panel.stop.click(stop, inputs={page.shown, lang_radio}, outputs={page.notice})
 
     def request(command: str, key: str):
         def handler(data: dict) -> dict:
-            lang, name = data[lang_radio], shown_name(data)
+            name = shown_name(data)
             if name and registry.request(name, command):
-                return {page.notice: _notice(t("request_sent", lang, what=t(key, lang)))}
-            return {page.notice: _notice(t("nothing_running", lang))}
+                text = both(lambda lang: t("request_sent", lang, what=t(key, lang)))
+                return {page.notice: gr.update(value=text, visible=True)}
+            return {page.notice: _notice("nothing_running")}
         return handler
 
     panel.save_now.click(request("save", "save_now"), inputs={page.shown, lang_radio}, outputs={page.notice})
@@ -216,30 +218,32 @@ def wire(page: Page, panel: RunPanel) -> None:
         return gr.update(value=tensorboard_html(data), visible=True)
 
     def tensorboard_html(data: dict) -> str:
-        lang, name = data[lang_radio], shown_name(data)
+        name = shown_name(data)
         job = registry.get(name) if name else None
         if job is None:
-            return view.e(t("nothing_running", lang))
+            return both(lambda lang: view.e(t("nothing_running", lang)))
         logdir = run_config(job.folder).get("logging_dir") or str(job.folder / "logs")
         if not Path(logdir).is_dir():
-            return view.e(t("tb_no_logs", lang))
+            return both(lambda lang: view.e(t("tb_no_logs", lang)))
         try:
             url = ensure_tensorboard(Path(logdir), job.folder / "tensorboard.log")
-        except (OSError, RuntimeError) as exc:
-            return view.e(t("tb_failed", lang, message=str(exc)))
-        remote = t("tb_remote", lang) if page.listen else ""
-        return (f"{view.e(t('tb_started', lang))}<a href='{view.e(url)}' target='_blank' rel='noopener'>"
-                f"{view.e(url)}</a> {view.e(remote)}")
+        except TensorBoardFailed as exc:
+            return both(lambda lang: view.e(t("tb_failed", lang, message=t(exc.key, lang, **exc.values))))
+        except OSError as exc:
+            return both(lambda lang: view.e(t("tb_failed", lang, message=exc.strerror or str(exc))))
+        link = f"<a href='{view.e(url)}' target='_blank' rel='noopener'>{view.e(url)}</a>"
+        return both(lambda lang: f"{view.e(t('tb_started', lang))}{link} "
+                                 f"{view.e(t('tb_remote', lang) if page.listen else '')}")
 
     panel.tensorboard.click(open_tensorboard, inputs={page.shown, lang_radio}, outputs=panel.tb_link)
 
     def fill(optimizer: str, divisor: float):
         def handler(data: dict) -> dict:
-            lang, name = data[lang_radio], shown_name(data)
+            name = shown_name(data)
             job = registry.get(name) if name else None
             found = view.lr_suggestion(page.readers.state(job.folder)) if job else None
             if found is None:
-                return {page.notice: _notice(t("lr_finder_none", lang))}
+                return {page.notice: _notice("lr_finder_none")}
             unet = view.round_rate(found[0] / divisor)
             fields = page.form.fields
             return {
@@ -248,7 +252,7 @@ def wire(page: Page, panel: RunPanel) -> None:
                 fields["text_encoder_lr"]: format_float(view.round_rate(unet / 10)),
                 fields["learning_rate"]: format_float(unet),
                 fields["lr_scheduler"]: TrainConfig.model_fields["lr_scheduler"].default,
-                page.notice: _notice(t("lr_finder_filled", lang, unet=format_float(unet), optimizer=optimizer)),
+                page.notice: _notice("lr_finder_filled", unet=format_float(unet), optimizer=optimizer),
             }
         return handler
 
@@ -259,18 +263,18 @@ def wire(page: Page, panel: RunPanel) -> None:
     panel.fill_lion.click(fill("Lion", 3.0), inputs={page.shown, lang_radio}, outputs=fill_outputs)
 
     def resume(data: dict) -> dict:
-        lang, name = data[lang_radio], shown_name(data)
+        name = shown_name(data)
         job = registry.get(name) if name else None
         states = state_folders(job.folder) if job else []
         if not states:
-            return {page.notice: _notice(t("nothing_running", lang))}
+            return {page.notice: _notice("nothing_running")}
         try:
             loaded = read_config_text((job.folder / "config.toml").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
-            return {page.notice: _notice(t("toml_read_error", lang, message=str(exc)))}
+            return {page.notice: _notice("toml_read_error", message=str(exc))}
         loaded.form["resume"] = str(states[-1])
-        updates = load_into_form(page, data, loaded, job.name, lang)
-        updates[page.notice] = _notice(t("resume_ready", lang, state=states[-1].name, name=job.name))
+        updates = load_into_form(page, data, loaded, job.name)
+        updates[page.notice] = _notice("resume_ready", state=states[-1].name, name=job.name)
         return updates
 
     form = page.form

@@ -11,7 +11,7 @@ import pandas as pd
 from .config_box import load_into_form
 from .context import Page
 from .formmap import read_config_text
-from .i18n import t
+from .i18n import say, t
 from .runstate import lora_files, smooth, thin
 
 
@@ -106,12 +106,12 @@ def wire(page: Page, tab: RunsTab, tab_item: gr.Tab, tabs: gr.Tabs) -> None:
         if not name:
             return {}
         return {page.shown: {"run": name, "follow": False}, tabs: gr.Tabs(selected="train"),
-                page.notice: gr.update(value=t("runs_opened", data[lang_radio], name=name), visible=True)}
+                page.notice: gr.update(value=say("runs_opened", name=name), visible=True)}
 
     tab.open.click(open_run, inputs={tab.pick, lang_radio}, outputs={page.shown, tabs, page.notice})
 
     def load(data: dict) -> dict:
-        lang, name = data[lang_radio], data[tab.pick]
+        name = data[tab.pick]
         job = page.registry.get(name) if name else None
         if job is None:
             return {}
@@ -119,8 +119,8 @@ def wire(page: Page, tab: RunsTab, tab_item: gr.Tab, tabs: gr.Tabs) -> None:
         try:
             loaded = read_config_text(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
-            return {page.notice: gr.update(value=t("toml_read_error", lang, message=str(exc)), visible=True)}
-        updates = load_into_form(page, data, loaded, name, lang)
+            return {page.notice: gr.update(value=say("toml_read_error", message=str(exc)), visible=True)}
+        updates = load_into_form(page, data, loaded, name)
         updates[tabs] = gr.Tabs(selected="train")
         return updates
 

@@ -54,6 +54,6 @@ def wire(page: Page, section: PathsSection) -> None:
           outputs=section.model_type, show_progress="hidden")
 
     def check(data: dict) -> str:
-        return check_dataset(page.form.values(data), data[page.lang_radio])
+        return check_dataset(page.form.values(data))
 
-    section.check_button.click(check, inputs=page.form.inputs() | {page.lang_radio}, outputs=section.report)
+    section.check_button.click(check, inputs=page.form.inputs(), outputs=section.report)

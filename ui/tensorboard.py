@@ -31,7 +31,7 @@ def _listening(port: int) -> bool:
 def ensure_tensorboard(logdir: Path, console: Path) -> str:
     """The URL of a TensorBoard showing `logdir`, starting one if needed.
 
-    Raises OSError / RuntimeError with the reason when it cannot be started.
+    Raises OSError, or TensorBoardFailed naming the reason (a page text) when it cannot be started.
     """
     logdir = logdir.resolve()
     with _lock:
@@ -47,11 +47,19 @@ def ensure_tensorboard(logdir: Path, console: Path) -> str:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"TensorBoard exited with code {process.returncode}; see {console}")
+            raise TensorBoardFailed("tb_exited", code=process.returncode, console=str(console))
         if _listening(port):
             return f"http://127.0.0.1:{port}/"
         time.sleep(0.3)
-    raise RuntimeError(f"TensorBoard did not answer within {START_TIMEOUT_S:.0f} s; see {console}")
+    raise TensorBoardFailed("tb_no_answer", seconds=round(START_TIMEOUT_S), console=str(console))
+
+
+class TensorBoardFailed(RuntimeError):
+    """Why TensorBoard did not start: a page text key (ui/i18n.py) and its values."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key)
+        self.key, self.values = key, values
 
 
 def _env() -> dict[str, str]:
