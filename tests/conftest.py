@@ -98,7 +98,7 @@ def tiny_run_values(model: Path, data: Path, out: Path, **overrides) -> dict:
         resolution="64", enable_bucket=True, min_bucket_reso=64, max_bucket_reso=128, bucket_reso_steps=64,
         max_train_epochs=2, train_batch_size=1, network_dim=4, network_alpha=2, learning_rate=1e-3,
         unet_lr=1e-3, text_encoder_lr=5e-4, optimizer_type="AdamW", lr_scheduler="constant",
-        mixed_precision="no", save_precision="float", seed=42, cache_latents=False,
+        mixed_precision="no", save_precision="float", seed=42, cache_latents=False, caption_extension=".txt",
     )
     values.update(overrides)
     return values

@@ -62,8 +62,8 @@ def test_nested_messages_render_in_one_language():
 
 
 def test_messages_survive_the_event_file_and_render_for_each_reader():
-    error = ConfigError(M("config.alpha_over_dim", alpha="64", dim=32), hint=M("config.alpha_over_dim_hint", dim=32, half=16),
-                        field="network_alpha")
+    error = ConfigError(M("config.min_over_max_bucket", low=1024, high=512),
+                        hint=M("config.min_over_max_bucket_hint", low=256, high=1024), field="min_bucket_reso")
     set_lang("en")  # the run was started in English ...
     try:
         line = ev.encode(ev.error_from(error))
@@ -71,8 +71,8 @@ def test_messages_survive_the_event_file_and_render_for_each_reader():
         set_lang("en")
     event = ev.parse_event(line)
     assert "is larger than" in event.message  # the text written for older readers
-    assert event.text("zh") == "network_alpha = 64 大于 network_dim = 32"  # ... and read on the Chinese page
-    assert "不能超过 network_dim" in event.hint_text("zh")
+    assert event.text("zh") == "min_bucket_reso = 1024 大于 max_bucket_reso = 512"  # ... and read on the Chinese page
+    assert "例如 min_bucket_reso = 256" in event.hint_text("zh")
     assert event.text("en") == error.text("en")
 
 

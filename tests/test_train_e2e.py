@@ -155,12 +155,12 @@ def test_diffusers_folder_with_uneven_buckets(tmp_path, tiny_sd15_folder):
         assert str(f.get_tensor(next(iter(f.keys()))).dtype) == "torch.float16"  # save_precision
 
 
-@pytest.mark.parametrize("case", ["alpha_over_dim", "unknown_key", "bad_lr"])
+@pytest.mark.parametrize("case", ["nothing_to_train", "unknown_key", "bad_lr"])
 def test_config_errors_exit_2_with_an_error_event(tmp_path, tiny_sd15_file, case):
     data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
     values = tiny_run_values(tiny_sd15_file, data, tmp_path / "out")
     values.update({
-        "alpha_over_dim": {"network_alpha": 64, "network_dim": 4},
+        "nothing_to_train": {"network_train_unet_only": True, "network_train_text_encoder_only": True},
         "unknown_key": {"learning_rat": 1e-4},
         "bad_lr": {"unet_lr": -1.0},
     }[case])
@@ -170,8 +170,21 @@ def test_config_errors_exit_2_with_an_error_event(tmp_path, tiny_sd15_file, case
     # the config could not be read, so the events go next to the config file (the UI's run folder)
     error = _of_type(read_events(tmp_path / "events.jsonl"), "error")[0]
     assert error.kind == "config"
-    expected = {"alpha_over_dim": "network_alpha", "unknown_key": "learning_rate", "bad_lr": "unet_lr"}[case]
+    expected = {"nothing_to_train": "network_train_unet_only", "unknown_key": "learning_rate", "bad_lr": "unet_lr"}[case]
     assert expected in error.message
+
+
+def test_alpha_over_dim_trains_as_sd_scripts_does_and_the_page_is_told(tmp_path, tiny_sd15_file):
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(
+        tiny_sd15_file, data, tmp_path / "out", network_alpha=8, network_dim=4, max_train_epochs=1))
+    result = run_cli(config, "--lang", "en")
+    assert result.returncode == 0, result.stderr[-2000:]
+    warning = next(w for w in _of_type(_events(tmp_path / "out"), "warning")
+                   if w.kind == "config" and w.msg["id"] == "config.note_alpha_over_dim")
+    assert "scaled up 2 times" in warning.text("en") and "放大 2 倍" in warning.text("zh")
+    with safe_open(str(tmp_path / "out" / "tiny.safetensors"), "pt") as f:
+        assert float(f.get_tensor(next(k for k in f.keys() if k.endswith(".alpha")))) == 8.0
 
 
 def test_data_errors_exit_3_listing_every_bad_image(tmp_path, tiny_sd15_file):

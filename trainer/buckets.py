@@ -32,6 +32,17 @@ class ImageTooSmall(ValueError):
         self.msg = msg
 
 
+def round_bucket_limits(min_size: int, max_size: int, reso_steps: int) -> tuple[int, int]:
+    """min_bucket_reso rounded down and max_bucket_reso up to multiples of bucket_reso_steps,
+    as sd-scripts does before it makes the buckets (train_util.py BaseDataset
+    adjust_min_max_bucket_reso_by_steps, with a warning). The config notes the change."""
+    if reso_steps < 1:
+        return min_size, max_size
+    low = min_size - min_size % reso_steps
+    high = max_size if max_size % reso_steps == 0 else max_size - max_size % reso_steps + reso_steps
+    return max(low, reso_steps), high
+
+
 def make_bucket_resolutions(
     max_reso: Size, min_size: int = 256, max_size: int = 1024, divisible: int = 64
 ) -> list[Size]:
@@ -103,6 +114,7 @@ class BucketManager:
                 hint=M("data.at_least_one_hint", name="bucket_reso_steps"),
                 field="bucket_reso_steps",
             )
+        min_size, max_size = round_bucket_limits(min_size, max_size, reso_steps)
         if min_size > min(max_reso):
             raise ConfigError(
                 M("data.min_bucket_too_large", value=min_size, side=min(max_reso)),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import events as ev
 from .errors import ConfigError, TrainerError
-from .config import load_config
+from .config import NOTES_SHOWN_AS_WARNINGS, load_config
 from .launch import is_distributed_worker, trainer_command, world_size
 from .messages import LANGS, M, current_lang, default_lang, render, set_lang
 from .preflight import preflight
@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     signals = StopSignals().install()
     for note in cfg.notes:
         log.info("%s", note)
+        if note.id in NOTES_SHOWN_AS_WARNINGS:
+            writer.emit(ev.warning("config", note))
     try:
         checked = preflight(cfg, world_size())  # data and model problems surface here, before torch is imported
         if args.find_lr:

@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from trainer.buckets import round_bucket_limits
 from trainer.errors import ConfigError
 from trainer.messages import M, Msg
 
@@ -47,6 +48,8 @@ __all__ = [
     "SUPPORTED_OPTIMIZERS",
     "NOT_SUPPORTED_YET",
     "NO_EFFECT_ON_TRAINING",
+    "NOTES_SHOWN_AS_WARNINGS",
+    "SD_SCRIPTS_DEFAULTS",
     "field_help",
     "parse_resolution",
     "field_section",
@@ -122,7 +125,6 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "fp8_base_unet": False,
     "disable_mmap_load_safetensors": False,
     # SDXL
-    "cache_text_encoder_outputs_to_disk": False,
     "learning_rate_te1": None,
     "learning_rate_te2": None,
     # dataset and captions
@@ -132,7 +134,6 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "dataset_class": None,
     "cache_info": False,
     "caption_separator": ",",
-    "caption_extention": None,  # sd-scripts' old misspelling of caption_extension
     "keep_tokens_separator": "",
     "secondary_separator": None,
     "enable_wildcard": False,
@@ -208,8 +209,6 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "base_weights": None,
     "base_weights_multiplier": None,
     # optimizer and scheduler
-    "use_8bit_adam": False,
-    "use_lion_optimizer": False,
     "lr_scheduler_type": "",
     "lr_scheduler_args": None,
     "fused_backward_pass": False,
@@ -233,8 +232,19 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "console_log_level": None,
     "console_log_file": None,
     "console_log_simple": False,
+    # newer train_network options (library/train_util.py, library/sai_model_spec.py)
+    "huber_scale": 1.0,
+    "lr_decay_steps": 0,
+    "lr_scheduler_min_lr_ratio": None,
+    "lr_scheduler_timescale": None,
+    "resize_interpolation": None,
+    "metadata_trigger_phrase": None,
+    "metadata_usage_hint": None,
+    "metadata_merged_from": None,
+    "metadata_preprocessor": None,
+    "metadata_is_negative_embedding": None,
+    "metadata_thumbnail": None,
     # lora-scripts' own keys
-    "lr_restart_cycles": 1,  # old lora-scripts name of lr_scheduler_num_cycles
     "enable_preview": False,  # lora-scripts form switch; the sample_* keys carry its meaning
     "enable_block_weights": False,
     "enable_base_weight": False,
@@ -271,8 +281,76 @@ NO_EFFECT_ON_TRAINING = frozenset(
         "console_log_file",
         "console_log_simple",
         "enable_preview",
+        # what the LoRA file says about itself, not what it learns
+        "metadata_title",
+        "metadata_author",
+        "metadata_description",
+        "metadata_license",
+        "metadata_tags",
+        "metadata_trigger_phrase",
+        "metadata_usage_hint",
+        "metadata_merged_from",
+        "metadata_preprocessor",
+        "metadata_is_negative_embedding",
+        "metadata_thumbnail",
+        "no_metadata",
+        "output_config",
     }
 )
+
+# Values that train exactly like sd-scripts' default although they differ from it: the
+# timestep range's unset upper end is the scheduler's 1000 steps (train_util.py
+# get_noise_noisy_latents_and_timesteps), and kohya_ss writes max_timestep = 1000 into every file.
+_SAME_AS_DEFAULT: dict[str, Callable[[Any], bool]] = {
+    "max_timestep": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1000,
+    "min_timestep": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0,
+}
+
+# Keys that GUIs write for their own forms and sd-scripts never reads (kohya_ss'
+# lora_gui.py writes `epoch` and `noise_offset_type` into every run file; lora-scripts'
+# exported file keeps its preview-prompt form, which its backend turns into a prompt file,
+# read_gui_prompt_form below). Accepted and dropped with a note.
+GUI_ONLY_KEYS: dict[str, str] = {
+    "epoch": "kohya_ss",
+    "noise_offset_type": "kohya_ss",
+    "positive_prompts": "lora-scripts",
+    "negative_prompts": "lora-scripts",
+    "sample_width": "lora-scripts",
+    "sample_height": "lora-scripts",
+    "sample_cfg": "lora-scripts",
+    "sample_seed": "lora-scripts",
+    "sample_steps": "lora-scripts",
+    "randomly_choice_prompt": "lora-scripts",
+    "prompt_file": "lora-scripts",
+    "random_prompt_include_subdirs": "lora-scripts",
+}
+
+# Notes that change what the run does compared with what its values seem to say: the trainer
+# shows them in the page's "errors and warnings" too (kind "config"), not only in train.log.
+NOTES_SHOWN_AS_WARNINGS = frozenset({
+    "config.note_alpha_over_dim", "config.note_zero_te_lr", "config.note_zero_unet_lr", "config.note_te_lr_list",
+    "config.note_bucket_rounded", "config.note_preview_without_prompts", "config.note_zero_snr_without_v",
+    "config.note_wandb", "config.note_sd_scripts_defaults", "config.note_default_steps",
+})
+
+# sd-scripts' own default of each option where Danlu's form default differs. A file read
+# from disk means these when it leaves a key out (sd-scripts reads it so); the page's form
+# and presets, which always give every value, are not affected. (train_util.py
+# add_*_arguments; networks/lora.py create_network: dim None -> 4, alpha None -> 1.)
+SD_SCRIPTS_DEFAULTS: dict[str, Any] = {
+    "enable_bucket": False,
+    "cache_latents": False,
+    "network_dim": 4,
+    "network_alpha": 1.0,
+    "learning_rate": 2e-6,
+    "lr_scheduler": "constant",
+    "optimizer_type": "AdamW",
+    "caption_extension": ".caption",
+    "mixed_precision": "no",
+    "save_precision": "float",
+    "sample_sampler": "ddim",
+    "output_name": "last",
+}
 
 _SECRET_KEYS = frozenset({"wandb_api_key", "huggingface_token"})
 
@@ -299,14 +377,12 @@ _INERT_UNLESS: dict[str, tuple[str, Callable[[dict], bool]]] = {
     "huggingface_repo_visibility": ("huggingface_repo_id", lambda d: _truthy(d, "huggingface_repo_id")),
     "huggingface_token": ("huggingface_repo_id", lambda d: _truthy(d, "huggingface_repo_id")),
     "zero_stage": ("deepspeed", lambda d: _truthy(d, "deepspeed")),
+    # read only by the huber and smooth_l1 losses (train_util.py get_huber_threshold_if_needed)
+    "huber_scale": ("loss_type", lambda d: d.get("loss_type") in ("huber", "smooth_l1")),
 }
 
 # A pointer to what to do instead, for the not-supported keys where Danlu has an answer.
 _NOT_SUPPORTED_HINTS = {
-    "lr_restart_cycles": M("config.use_key_instead", key="lr_scheduler_num_cycles"),
-    "caption_extention": M("config.hint_caption_extention"),
-    "use_8bit_adam": M("config.use_setting_instead", setting='optimizer_type = "AdamW8bit"'),
-    "use_lion_optimizer": M("config.use_setting_instead", setting='optimizer_type = "Lion"'),
     "save_every_n_steps": M("config.use_key_instead", key="save_every_n_epochs"),
     "save_n_epoch_ratio": M("config.use_key_instead", key="save_every_n_epochs"),
     "v2": M("config.hint_v2"),
@@ -652,24 +728,26 @@ class TrainConfig(BaseModel):
         "学习率较大时，每一步更新的幅度比较大，可能更快收敛，但容易不稳定，可能出现炸炉或者收敛太快，"
         "loss 值波动复杂（学太糙，没学懂）；学习率较小时，过程比较稳定，但可能收敛过慢，达不到最佳效果，"
         "loss 值波动平稳（学太慢，没学到）。过大过小都可能导致训练效果不佳，通常需要测试和调整来找到适合训练集的学习率。"
-        "常用 1e-4（= 1/10000 = 0.0001）。留空则使用 learning_rate。",
+        "常用 1e-4（= 1/10000 = 0.0001）。留空则使用 learning_rate。设为 0 则不训练 U-Net（与 sd-scripts 相同）。",
         "U-Net learning rate: how far each update moves the weights, i.e. how big each step is. A large "
         "rate moves a lot per step and may converge sooner, but is unstable: training can blow up or "
         "converge too fast, and the loss jumps around (learned roughly, not understood). A small rate is "
         "stable but may converge too slowly to reach the best result, with a flat loss (learned too slowly, "
         "not learned). Both extremes give poor results; test and adjust to find the rate for your images. "
-        "Common: 1e-4 (= 1/10000 = 0.0001). Empty: use learning_rate.",
-        gt=0,
+        "Common: 1e-4 (= 1/10000 = 0.0001). Empty: use learning_rate. 0: the U-Net is not trained "
+        "(as in sd-scripts).",
+        ge=0,
         allow_inf_nan=False,
     )
     text_encoder_lr: Optional[float] = _f(
         None,
         "effect",
         "文本编码器学习率，一般是 U-Net 学习率的十分之一或二分之一左右（例如 1e-4÷10 = 1e-5，1e-4÷2 = 5e-5）。"
-        "新手可用默认。留空则使用 learning_rate。",
+        "新手可用默认。留空则使用 learning_rate。设为 0 则不训练文本编码器（与 sd-scripts 相同）。",
         "Text encoder learning rate, usually about a tenth or a half of the U-Net learning rate "
-        "(e.g. 1e-4 / 10 = 1e-5, 1e-4 / 2 = 5e-5). Beginners can keep the default. Empty: use learning_rate.",
-        gt=0,
+        "(e.g. 1e-4 / 10 = 1e-5, 1e-4 / 2 = 5e-5). Beginners can keep the default. Empty: use learning_rate. "
+        "0: the text encoder is not trained (as in sd-scripts).",
+        ge=0,
         allow_inf_nan=False,
     )
     learning_rate: float = _f(
@@ -679,7 +757,7 @@ class TrainConfig(BaseModel):
         "1e-4 = 1/10000 = 0.0001，1e-5 = 1/100000 = 0.00001。使用 DAdaptation 或 Prodigy 时设为 1。",
         "Overall learning rate, used where unet_lr or text_encoder_lr is empty. 1e-4 = 1/10000 = 0.0001, "
         "1e-5 = 1/100000 = 0.00001. Set it to 1 with DAdaptation or Prodigy.",
-        gt=0,
+        ge=0,
         allow_inf_nan=False,
     )
     # AdamW8bit like lora-scripts (sd-scripts' own default is AdamW): same results, less memory.
@@ -757,10 +835,13 @@ class TrainConfig(BaseModel):
     network_alpha: float = _f(
         16.0,
         "effect",
-        "network_alpha 常采用与 network_dim 相同值或者一半，不能超过 network_dim 的值。alpha 越小越约束模型，避免过拟合，"
+        "network_alpha 常采用与 network_dim 相同值或者一半，教程说不能超过 network_dim 的值（超过时每次更新被放大 "
+        "alpha/dim 倍，相当于更高的学习率；这样的配置仍会训练，并给出提示）。alpha 越小越约束模型，避免过拟合，"
         "但也不可以太小，太小会出现下溢，影响模型效果，而且速度也会变慢。"
         "如果 U-Net 学习率小，network_alpha 也小，可能会导致太慢达不到好的模型效果。",
-        "network_alpha is usually the same as network_dim or half of it, and may not exceed network_dim. A "
+        "network_alpha is usually the same as network_dim or half of it; the tutorial says it should not exceed "
+        "network_dim (above it every update is scaled up by alpha/dim, like a higher learning rate; such a config "
+        "still trains, with a note). A "
         "smaller alpha restrains the model more and avoids overfitting, but too small underflows, hurts "
         "the result and slows learning. A small U-Net learning rate together with a small alpha may learn "
         "too slowly to reach a good result.",
@@ -1053,7 +1134,7 @@ class TrainConfig(BaseModel):
         "多分辨率（金字塔）噪声的层数，常用 6-10，能让画面明暗对比更丰富。留空则不用。",
         "Multi-resolution (pyramid) noise levels, commonly 6-10; gives richer contrast. Empty: off.",
         ge=1,
-        le=20,
+        le=64,  # kohya_ss' slider goes to 64; sd-scripts sets no bound
     )
     multires_noise_discount: float = _f(
         0.3,
@@ -1115,16 +1196,17 @@ class TrainConfig(BaseModel):
     xformers: bool = _f(
         False,
         "advanced",
-        "启用 xformers（lora-scripts 的配置都会写这一项）。Danlu 使用 PyTorch 自带的 SDPA 注意力，同样省显存，"
-        "所以这一项会被接受，但不起作用。",
-        "Use xformers (every lora-scripts config writes this). Danlu always uses PyTorch's own SDPA "
-        "attention, which saves memory just as well, so this is accepted and has no effect.",
+        "启用 xformers（lora-scripts 的配置都会写这一项）。装了 xformers 时使用它；没装时改用 PyTorch 自带的 SDPA "
+        "注意力（同样省显存），并在日志里说明。",
+        "Use xformers (every lora-scripts config writes this). Used when xformers is installed; otherwise "
+        "PyTorch's own SDPA attention, which saves memory just as well, and train.log says so.",
     )
     sdpa: bool = _f(
         False,
         "advanced",
-        "启用 SDPA 注意力。Danlu 总是使用 SDPA，所以这一项会被接受，但不起作用。",
-        "Use SDPA attention. Danlu always uses SDPA, so this is accepted and has no effect.",
+        "启用 SDPA 注意力。不用 xformers 时丹炉总是使用 PyTorch 的 SDPA 注意力，所以这一项会被接受，不需要设置。",
+        "Use SDPA attention. Without xformers Danlu always uses PyTorch's SDPA attention, so this is accepted "
+        "and needs no setting.",
     )
     logging_dir: Optional[str] = _f(
         None,
@@ -1198,12 +1280,17 @@ class TrainConfig(BaseModel):
 
     @field_validator("text_encoder_lr", mode="before")
     @classmethod
-    def _one_text_encoder_lr(cls, value: Any) -> Any:
-        # sd-scripts' newest train_network takes a list (one rate per text encoder).
+    def _one_text_encoder_lr(cls, value: Any, info: ValidationInfo) -> Any:
+        # sd-scripts' newest train_network takes a list (one rate per text encoder; kohya_ss
+        # writes [te, te]); with networks.lora it uses the first for every text encoder
+        # (train_network.py "toml backward compatibility"), and [] means unset.
         if isinstance(value, (list, tuple)):
-            if len(value) == 1:
-                return value[0]
-            raise _FieldProblem(M("config.te_lr_list", value=repr(list(value))), M("config.te_lr_list_hint"))
+            if not value:
+                return None
+            if len(set(value)) > 1:
+                (info.context or {}).get("notes", []).append(
+                    M("config.note_te_lr_list", value=repr(list(value)), first=value[0]))
+            return value[0]
         return value
 
     @field_validator("network_module", mode="before")
@@ -1228,13 +1315,6 @@ class TrainConfig(BaseModel):
             raise _FieldProblem(M("config.model_train_type", value=repr(value)), M("config.model_train_type_hint"))
         return value
 
-    @field_validator("log_with", mode="before")
-    @classmethod
-    def _check_log_with(cls, value: Any) -> Any:
-        if isinstance(value, str) and value in ("wandb", "all"):
-            raise _FieldProblem(M("config.log_with", value=repr(value)), M("config.log_with_hint"))
-        return value
-
     @field_validator("caption_extension")
     @classmethod
     def _check_caption_extension(cls, value: str) -> str:
@@ -1249,7 +1329,9 @@ class TrainConfig(BaseModel):
     def _check_together(self, info: ValidationInfo) -> "TrainConfig":
         context = info.context or {}
         skip = frozenset(context.get("skip", ()))
-        problems = _cross_field_problems(self, skip)
+        notes = context.get("notes", [])  # what was read differently from the values, and why
+        _read_zero_rates(self, skip, notes)
+        problems = _cross_field_problems(self, skip, notes)
         if context.get("check_paths"):
             problems += _resolve_and_check_paths(self, Path(context.get("base_dir") or Path.cwd()), skip)
         if problems:
@@ -1348,9 +1430,7 @@ def _normalise_resolution(value: Any) -> str:
     for size in sizes:
         if not 64 <= size <= 4096:
             raise _FieldProblem(M("config.resolution_range", value=shown, size=size), M("config.resolution_typical"))
-        if size % 64:
-            raise _FieldProblem(M("config.resolution_multiple", value=shown, size=size),
-                                M("config.use_instead_of", choices=_either(_nearest_multiples(size)), value=size))
+    # Multiples of 64 matter only without buckets: checked with enable_bucket (_cross_field_problems).
     return ",".join(str(s) for s in sizes)
 
 
@@ -1455,16 +1535,69 @@ def _saver_and_augmentation_conflicts(cfg: TrainConfig, ok: Callable[..., bool])
     return problems
 
 
-def _cross_field_problems(cfg: TrainConfig, skip: frozenset) -> list[ConfigProblem]:
+def _read_zero_rates(cfg: TrainConfig, skip: frozenset, notes: list) -> None:
+    """A learning rate of 0 trains nothing in that part, as in sd-scripts (networks/lora.py
+    prepare_optimizer_params skips a group whose rate is 0): read as the matching "only" flag."""
+    if skip.intersection(_LR_FIELDS):
+        return
+    if cfg.text_encoder_learning_rate == 0 and not cfg.network_train_unet_only:
+        cfg.network_train_unet_only = True
+        notes.append(M("config.note_zero_te_lr"))
+    if cfg.unet_learning_rate == 0 and not cfg.network_train_text_encoder_only:
+        cfg.network_train_text_encoder_only = True
+        notes.append(M("config.note_zero_unet_lr"))
+
+
+def _bucket_problems(cfg: TrainConfig, ok: Callable[..., bool], notes: list) -> list[ConfigProblem]:
+    """Bucket limits as sd-scripts reads them: rounded to the step (with a note), then checked
+    against the resolution; every example in a hint passes every rule."""
+    problems: list[ConfigProblem] = []
+    step = cfg.bucket_reso_steps
+    if ok("bucket_reso_steps") and step % 8:
+        problems.append(ConfigProblem(
+            "bucket_reso_steps", M("config.bucket_steps_multiple", value=step),
+            M("config.bucket_steps_hint", choices=_either(_nearest_multiples(step, 8, 8, 512)))))
+        return problems
+    if not ok("bucket_reso_steps", "min_bucket_reso", "max_bucket_reso"):
+        return problems
+    low, high = round_bucket_limits(cfg.min_bucket_reso, cfg.max_bucket_reso, step)
+    for name, before, after in (("min_bucket_reso", cfg.min_bucket_reso, low), ("max_bucket_reso", cfg.max_bucket_reso, high)):
+        if before != after:
+            notes.append(M("config.note_bucket_rounded", name=name, before=before, after=after, step=step))
+            setattr(cfg, name, after)
+    width, height = cfg.resolution_wh if ok("resolution") else (low, high)
+    shorter, longer = min(width, height), max(width, height)
+    # Limits that pass every rule: at most the shorter side and at least the longer one, on the step.
+    fitting_low = max(step, min(256, shorter) - min(256, shorter) % step)
+    fitting_high = max(1024, longer + (-longer) % step)
+    if cfg.min_bucket_reso > cfg.max_bucket_reso:
+        problems.append(ConfigProblem(
+            "min_bucket_reso", M("config.min_over_max_bucket", low=cfg.min_bucket_reso, high=cfg.max_bucket_reso),
+            M("config.min_over_max_bucket_hint", low=fitting_low, high=fitting_high)))
+        return problems
+    if cfg.enable_bucket and ok("enable_bucket", "resolution"):
+        if longer > cfg.max_bucket_reso:
+            problems.append(ConfigProblem(
+                "max_bucket_reso", M("config.max_bucket_small", value=cfg.max_bucket_reso, side=longer),
+                M("config.max_bucket_small_hint", side=longer + (-longer) % step)))
+        if shorter < cfg.min_bucket_reso:
+            problems.append(ConfigProblem(
+                "min_bucket_reso", M("config.min_bucket_large", value=cfg.min_bucket_reso, side=shorter),
+                M("config.min_bucket_large_hint", side=shorter, example=fitting_low)))
+    return problems
+
+
+def _cross_field_problems(cfg: TrainConfig, skip: frozenset, notes: list) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
 
     def ok(*names: str) -> bool:
         return not skip.intersection(names)
 
     if ok("network_alpha", "network_dim") and cfg.network_alpha > cfg.network_dim:
-        problems.append(ConfigProblem(
-            "network_alpha", M("config.alpha_over_dim", alpha=f"{cfg.network_alpha:g}", dim=cfg.network_dim),
-            M("config.alpha_over_dim_hint", dim=cfg.network_dim, half=max(1, cfg.network_dim // 2))))
+        # sd-scripts trains it (scale = alpha / dim > 1); the tutorial says alpha should not
+        # exceed dim, so the run says what it means.
+        notes.append(M("config.note_alpha_over_dim", alpha=f"{cfg.network_alpha:g}", dim=cfg.network_dim,
+                       scale=f"{cfg.network_alpha / cfg.network_dim:g}", half=max(1, cfg.network_dim // 2)))
     if (
         ok("network_train_unet_only", "network_train_text_encoder_only")
         and cfg.network_train_unet_only
@@ -1473,42 +1606,25 @@ def _cross_field_problems(cfg: TrainConfig, skip: frozenset) -> list[ConfigProbl
         problems.append(ConfigProblem("network_train_unet_only", M("config.nothing_to_train"),
                                       M("config.nothing_to_train_hint")))
     problems += _saver_and_augmentation_conflicts(cfg, ok)
-    if ok("bucket_reso_steps") and cfg.bucket_reso_steps % 8:
-        problems.append(ConfigProblem(
-            "bucket_reso_steps", M("config.bucket_steps_multiple", value=cfg.bucket_reso_steps),
-            M("config.bucket_steps_hint", choices=_either(_nearest_multiples(cfg.bucket_reso_steps, 8, 8, 512)))))
-    if ok("min_bucket_reso", "max_bucket_reso") and cfg.min_bucket_reso > cfg.max_bucket_reso:
-        problems.append(ConfigProblem(
-            "min_bucket_reso", M("config.min_over_max_bucket", low=cfg.min_bucket_reso, high=cfg.max_bucket_reso),
-            M("config.min_over_max_bucket_hint")))
-    if cfg.enable_bucket and ok("enable_bucket", "resolution"):
-        width, height = cfg.resolution_wh
-        if ok("max_bucket_reso") and max(width, height) > cfg.max_bucket_reso:
-            problems.append(ConfigProblem(
-                "max_bucket_reso", M("config.max_bucket_small", value=cfg.max_bucket_reso, side=max(width, height)),
-                M("config.max_bucket_small_hint", side=max(width, height))))
-        if ok("min_bucket_reso") and min(width, height) < cfg.min_bucket_reso:
-            shorter = min(width, height)
-            # The example must itself satisfy the rule: the usual 256 when it fits, else the side.
-            example = 256 if 256 <= shorter and 256 % cfg.bucket_reso_steps == 0 else shorter
-            problems.append(ConfigProblem(
-                "min_bucket_reso", M("config.min_bucket_large", value=cfg.min_bucket_reso, side=shorter),
-                M("config.min_bucket_large_hint", side=shorter, example=example)))
-        step = cfg.bucket_reso_steps
-        if ok("bucket_reso_steps") and step % 8 == 0:
-            for name in ("min_bucket_reso", "max_bucket_reso"):
-                value = getattr(cfg, name)
-                if ok(name) and value % step:
-                    down, up = value - value % step, value - value % step + step
-                    problems.append(ConfigProblem(
-                        name, M("config.bucket_not_multiple", name=name, value=value, step=step),
-                        M("config.use_value", value=_either([down, up]))))
+    problems += _bucket_problems(cfg, ok, notes)
+    if ok("resolution", "enable_bucket") and not cfg.enable_bucket:
+        for size in sorted(set(cfg.resolution_wh)):
+            if size % 64:
+                # Without buckets every image is cropped to exactly this size, and the U-Net
+                # needs sides that halve three times; with buckets it only sets the area.
+                problems.append(ConfigProblem(
+                    "resolution", M("config.resolution_multiple", value=repr(cfg.resolution), size=size),
+                    M("config.resolution_multiple_hint", choices=_either(_nearest_multiples(size)), value=size)))
+                break
     if ok("sample_prompts") and not cfg.sample_prompts:
         for name in ("sample_every_n_epochs", "sample_every_n_steps"):
             if ok(name) and getattr(cfg, name) is not None:
-                problems.append(ConfigProblem(
-                    name, M("config.preview_without_prompts", name=name, value=getattr(cfg, name)),
-                    M("config.preview_without_prompts_hint", name=name)))
+                # sd-scripts finds no prompt file and draws nothing (train_util.py sample_images_common).
+                notes.append(M("config.note_preview_without_prompts", name=name, value=getattr(cfg, name)))
+    if cfg.zero_terminal_snr and not cfg.v_parameterization and ok("zero_terminal_snr", "v_parameterization"):
+        notes.append(M("config.note_zero_snr_without_v"))
+    if cfg.cache_latents_to_disk and not cfg.cache_latents and ok("cache_latents", "cache_latents_to_disk"):
+        notes.append(M("config.note_disk_cache_turns_on_cache"))
     return problems
 
 
@@ -1632,7 +1748,7 @@ def load_config(path: str | os.PathLike) -> TrainConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_syntax_error(path, text, exc) from None
-    return config_from_dict(data, source=path.name)
+    return config_from_dict(data, source=path.name, like_sd_scripts=True)
 
 
 def _toml_syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
@@ -1660,17 +1776,21 @@ def config_from_dict(
     *,
     check_paths: bool = True,
     source: str | None = None,
+    like_sd_scripts: bool = False,
 ) -> TrainConfig:
     """Check a dict read from TOML (flat or one level of sections) and make a TrainConfig.
 
     base_dir: folder that relative paths are read from; the current working directory when None
     (sd-scripts' behaviour). With check_paths, paths are made absolute and must exist.
     source: a file name to start the error message with.
+    like_sd_scripts: a file from disk, which means sd-scripts' defaults for the keys it leaves
+    out (SD_SCRIPTS_DEFAULTS); the page's form gives every value and passes False.
     Raises one ConfigError listing every problem found (its `.problems` holds them one by one).
     """
     problems: list[ConfigProblem] = []
-    notes: list[str] = []
+    notes: list[Msg] = []
     flat, origins = _flatten(data, problems)
+    _read_tool_keys(flat, notes)
 
     known = set(TrainConfig.model_fields)
     values: dict[str, Any] = {}
@@ -1687,9 +1807,11 @@ def config_from_dict(
         problems.append(_unknown_keys_problem(unknown, origins))
 
     _read_like_sd_scripts(values, notes)
+    if like_sd_scripts:
+        _fill_sd_scripts_defaults(values, notes)
 
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    cfg = _validate(values, base, check_paths, problems)
+    cfg = _validate(values, base, check_paths, problems, notes)
     if problems:
         raise _config_error(problems, source)
     assert cfg is not None
@@ -1764,6 +1886,10 @@ def _sort_not_supported(
         ignored[key] = value
         notes.append(M("config.note_default_ignored", key=key, value=_shown(key, value)))
         return
+    if key in _SAME_AS_DEFAULT and _SAME_AS_DEFAULT[key](value):
+        ignored[key] = value
+        notes.append(M("config.note_same_as_default", key=key, value=_shown(key, value)))
+        return
     if key in NO_EFFECT_ON_TRAINING:
         ignored[key] = value
         notes.append(M("config.note_no_effect_ignored", key=key, value=_shown(key, value)))
@@ -1774,7 +1900,10 @@ def _sort_not_supported(
             ignored[key] = value
             notes.append(M("config.note_inert_ignored", key=key, value=_shown(key, value), parent=parent))
             return
-    hint = _NOT_SUPPORTED_HINTS.get(key) or M("config.not_supported_hint", key=key, default=repr(default))
+    hint = _NOT_SUPPORTED_HINTS.get(key)
+    if hint is None:
+        hint = (M("config.remove_line_hint", key=key) if default is None
+                else M("config.not_supported_hint", key=key, default=_toml_value(default)))
     problems.append(ConfigProblem(key, M("config.not_supported", key=key, value=_shown(key, value), where=origins[key]),
                                   hint))
 
@@ -1794,7 +1923,70 @@ def _unknown_keys_problem(unknown: list[str], origins: dict) -> ConfigProblem:
     return ConfigProblem(unknown[0], M("config.unknown_keys", keys=parts), M("config.unknown_keys_hint"))
 
 
-def _read_like_sd_scripts(values: dict, notes: list[str]) -> None:
+def _read_tool_keys(flat: dict, notes: list[Msg]) -> None:
+    """Keys that sd-scripts or the GUIs give a meaning Danlu reads another way: old names,
+    GUI-only keys, and options that only switch another one on. Each reading is noted."""
+    renamed = (("caption_extention", "caption_extension"),)  # sd-scripts' old misspelling, mapped by it too
+    for old, new in renamed:
+        if old in flat:
+            value = flat.pop(old)
+            if value not in (None, "") and new not in flat:
+                flat[new] = value
+                notes.append(M("config.note_renamed", old=old, new=new, value=_shown(old, value)))
+    for flag, optimizer in (("use_8bit_adam", "AdamW8bit"), ("use_lion_optimizer", "Lion")):
+        # sd-scripts' get_optimizer maps the old flags (and refuses them with another optimizer_type).
+        if flat.pop(flag, False) is True and flat.get("optimizer_type") in (None, ""):
+            flat["optimizer_type"] = optimizer
+            notes.append(M("config.note_old_optimizer_flag", flag=flag, optimizer=optimizer))
+    if flat.pop("cache_text_encoder_outputs_to_disk", False) is True:
+        # sdxl_train_util.verify_sdxl_training_args turns the memory cache on; the disk copy only speeds later runs.
+        flat["cache_text_encoder_outputs"] = True
+        notes.append(M("config.note_te_cache_to_disk"))
+    if "lr_restart_cycles" in flat:
+        # lora-scripts' old shell variable; sd-scripts never reads it from a config.
+        notes.append(M("config.note_gui_key_ignored", key="lr_restart_cycles", value=_shown("lr_restart_cycles",
+                       flat.pop("lr_restart_cycles")), tool="lora-scripts"))
+    if flat.get("log_with") in ("wandb", "all"):
+        notes.append(M("config.note_wandb", value=repr(flat["log_with"])))
+        flat["log_with"] = "tensorboard"
+    _read_gui_prompt_form(flat, notes)
+    for key, tool in GUI_ONLY_KEYS.items():
+        if key in flat:
+            notes.append(M("config.note_gui_key_ignored", key=key, value=_shown(key, flat.pop(key)), tool=tool))
+
+
+def _read_gui_prompt_form(flat: dict, notes: list[Msg]) -> None:
+    """lora-scripts' preview form (positive_prompts, sample_width, ...; or prompt_file) in an
+    exported file: its backend turns it into the prompt line sd-scripts reads (mikazuki
+    get_sample_prompts); so does Danlu, when the file has no sample_prompts of its own."""
+    if flat.get("sample_prompts"):
+        return
+    prompt_file = flat.get("prompt_file")
+    if isinstance(prompt_file, str) and prompt_file.strip():
+        flat["sample_prompts"] = prompt_file.strip()
+    elif isinstance(flat.get("positive_prompts"), str) and flat["positive_prompts"].strip():
+        options = [("--n", "negative_prompts"), ("--w", "sample_width"), ("--h", "sample_height"),
+                   ("--l", "sample_cfg"), ("--s", "sample_steps"), ("--d", "sample_seed")]
+        line = flat["positive_prompts"].strip() + "".join(
+            f" {flag} {flat[key]}" for flag, key in options if flat.get(key) not in (None, ""))
+        flat["sample_prompts"] = line
+    else:
+        return
+    notes.append(M("config.note_prompt_form", value=flat["sample_prompts"]))
+
+
+def _fill_sd_scripts_defaults(values: dict, notes: list[Msg]) -> None:
+    """A file that leaves a key out means sd-scripts' default for it, not Danlu's form default."""
+    filled = []
+    for key, default in SD_SCRIPTS_DEFAULTS.items():
+        if key not in values:
+            values[key] = default
+            filled.append(f"{key} = {_toml_value(default)}")
+    if filled:
+        notes.append(M("config.note_sd_scripts_defaults", values=filled))
+
+
+def _read_like_sd_scripts(values: dict, notes: list[Msg]) -> None:
     """Quirks of what sd-scripts and lora-scripts write, read the way sd-scripts reads them."""
     if values.get("max_token_length") == 255:
         # lora-scripts' GUI default. sd-scripts splits captions into 75-token chunks
@@ -1815,12 +2007,13 @@ def _after_notes(cfg: TrainConfig) -> list[Msg]:
     return notes
 
 
-def _validate(values: dict, base_dir: Path, check_paths: bool, problems: list[ConfigProblem]) -> Optional[TrainConfig]:
-    context = {"check_paths": check_paths, "base_dir": base_dir}
+def _validate(values: dict, base_dir: Path, check_paths: bool, problems: list[ConfigProblem],
+              notes: list[Msg]) -> Optional[TrainConfig]:
+    context = {"check_paths": check_paths, "base_dir": base_dir, "notes": notes}
     try:
         return TrainConfig.model_validate(values, context=context)
     except ConfigError as exc:
-        problems.extend(getattr(exc, "problems", [ConfigProblem(exc.field, exc.message, exc.hint)]))
+        problems.extend(getattr(exc, "problems", [ConfigProblem(exc.field, exc.msg, exc.hint_msg)]))
         return None
     except ValidationError as exc:
         bad: set[str] = set()
@@ -1836,7 +2029,7 @@ def _validate(values: dict, base_dir: Path, check_paths: bool, problems: list[Co
         if info is not None and info.is_required():
             patched[name] = "placeholder"
     try:
-        TrainConfig.model_validate(patched, context={**context, "skip": bad})
+        TrainConfig.model_validate(patched, context={**context, "skip": bad, "notes": []})
     except ConfigError as exc:
         problems.extend(getattr(exc, "problems", []))
     except ValidationError:
@@ -1902,8 +2095,7 @@ def _plain_problem(err: dict) -> ConfigProblem:
         if name == "clip_skip":
             hint = M("config.clip_skip_hint", bounds=bounds)
         if name in _LR_FIELDS:
-            hint = M({"text_encoder_lr": "config.lr_positive_te", "unet_lr": "config.lr_positive_unet"}.get(
-                name, "config.lr_positive"), typical=_LR_HINT)
+            hint = M("config.lr_not_negative", typical=_LR_HINT)
         return ConfigProblem(name, M("config.out_of_range", shown=shown), hint)
     if kind == "literal_error":
         choices = _literal_choices(name)

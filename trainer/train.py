@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -760,6 +761,24 @@ def memory_hint(cfg: TrainConfig) -> Msg:
     return M("run.memory_hint", savers=savers)
 
 
+_SIZE = r"([\d.]+ ?[KMGT]?i?B)"
+
+
+def out_of_memory_message(text: str) -> Msg:
+    """PyTorch's CUDA out-of-memory text (English, whatever the reader's language) as a message:
+    the sizes it names, in the reader's words; other wordings as they are."""
+    amount = re.search(rf"Tried to allocate {_SIZE}", text)
+    # torch >= 2.1: "GPU 0 has a total capacity of 7.79 GiB of which 12.44 MiB is free";
+    # older: "(GPU 0; 7.79 GiB total capacity; ...; 12.44 MiB free; ...)".
+    total = re.search(rf"total capacity of {_SIZE}", text) or re.search(rf"{_SIZE} total capacity", text)
+    free = re.search(rf"of which {_SIZE} is free", text) or re.search(rf"; {_SIZE} free", text)
+    if amount and total and free:
+        return M("run.out_of_memory_alloc_free", amount=amount.group(1), total=total.group(1), free=free.group(1))
+    if amount:
+        return M("run.out_of_memory_alloc", amount=amount.group(1))
+    return M("run.out_of_memory", detail=(text.splitlines() or [""])[0])
+
+
 def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignals | None = None) -> tuple[Path, Run]:
     """Prepare and train; OOM and Ctrl+C become typed errors, Ctrl+C after saving the current state."""
     run = None
@@ -768,7 +787,8 @@ def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignal
         run.signals = signals
         return train(run), run
     except torch.OutOfMemoryError as exc:
-        raise OutOfMemory(M("run.out_of_memory", detail=str(exc).splitlines()[0]), hint=memory_hint(cfg)) from exc
+        log.info("%s", " ".join(str(exc).split()))  # PyTorch's own words, for a bug report
+        raise OutOfMemory(out_of_memory_message(str(exc)), hint=memory_hint(cfg)) from exc
     except KeyboardInterrupt:
         # Without StopSignals installed (in-process use) Ctrl+C arrives as an exception mid-step.
         if run is not None and run.global_step > 0:

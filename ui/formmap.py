@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from trainer.config import SECTIONS, SUPPORTED_OPTIMIZERS, TrainConfig, config_from_dict, field_section
+from trainer.config import (
+    SD_SCRIPTS_DEFAULTS,
+    SECTIONS,
+    SUPPORTED_OPTIMIZERS,
+    TrainConfig,
+    config_from_dict,
+    field_section,
+)
 from trainer.errors import ConfigError, TrainerError
 from trainer.messages import M, Msg
 
@@ -291,11 +298,13 @@ def read_config_text(text: str) -> LoadedConfig:
     data = flatten_toml(tomllib.loads(text))
     known = {k: v for k, v in data.items() if k in field_specs()}
     try:
-        cfg = config_from_dict(data, check_paths=False)
+        # Read as sd-scripts reads a file: what it leaves out means sd-scripts' default.
+        cfg = config_from_dict(data, check_paths=False, like_sd_scripts=True)
     except ConfigError as exc:
         by_field, general = problems_by_field(exc)
         return LoadedConfig(form=config_to_form(known), problems=by_field, general=general, notes=[])
     form = config_to_form(cfg)
-    # Only what the file set (and what the schema read differently), not every default.
-    keep = set(known) | {k for k in form if k in data}
+    # Only what the file set, what the schema read differently and sd-scripts' defaults for
+    # what it left out; the rest of the form keeps Danlu's defaults.
+    keep = set(known) | {k for k in form if k in data} | set(SD_SCRIPTS_DEFAULTS)
     return LoadedConfig(form={k: v for k, v in form.items() if k in keep}, problems={}, general=[], notes=cfg.notes)

@@ -19,10 +19,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     # not supported yet
     "config.use_key_instead": ("请改用 {key}", "use {key} instead"),
     "config.use_setting_instead": ("请改为 {setting}", "use {setting} instead"),
-    "config.hint_caption_extention": (
-        "改用正确拼写的 caption_extension",
-        "use caption_extension (the correct spelling) instead",
-    ),
     "config.hint_v2": ("请换用 SD 1.x 或 SDXL 底模训练", "train on an SD 1.x or SDXL base model"),
     "config.hint_network_args": (
         "删除这一行；丹炉在注意力层和 MLP 层上训练普通 LoRA",
@@ -37,9 +33,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{key} = {value} ({where}) is not supported yet by Danlu",
     ),
     "config.not_supported_hint": (
-        "删除 {key} 这一行（或设为 {default}），不用它训练",
-        "remove the {key} line (or set it to {default}) to train without it",
+        "删除 {key} 这一行（或写成 {key} = {default}），不用它训练",
+        "remove the {key} line (or write {key} = {default}) to train without it",
     ),
+    "config.remove_line_hint": ("删除 {key} 这一行，不用它训练", "remove the {key} line to train without it"),
     "config.where_top": ("顶层", "top level"),
     # learning rates
     "config.lr_typical": (
@@ -48,11 +45,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     # single values
     "config.write_setting": ("写成 {setting}", "write {setting}"),
-    "config.te_lr_list": (
-        "text_encoder_lr = {value}：暂不支持给每个文本编码器分别设置学习率",
-        "text_encoder_lr = {value}: separate rates for each text encoder are not supported yet",
-    ),
-    "config.te_lr_list_hint": ("只写一个数，例如 text_encoder_lr = 1e-5", "give one number, e.g. text_encoder_lr = 1e-5"),
     "config.network_module": ("network_module = {value} 丹炉暂不支持", "network_module = {value} is not supported yet by Danlu"),
     "config.network_module_hint": (
         '改为 network_module = "networks.lora"（标准 LoRA）；LyCORIS、DyLoRA、OFT 暂不支持',
@@ -72,11 +64,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         '改为 model_train_type = "sd-lora" 或 "sdxl-lora"，或删除这一行，由底模自动判断',
         'use model_train_type = "sd-lora" or "sdxl-lora", or remove the line to detect it from the base model',
     ),
-    "config.log_with": (
-        "log_with = {value}：丹炉暂不支持 Weights & Biases 日志",
-        "log_with = {value}: Weights & Biases logging is not supported yet by Danlu",
-    ),
-    "config.log_with_hint": ('改为 log_with = "tensorboard"，或删除这一行', 'use log_with = "tensorboard", or remove the line'),
     "config.caption_extension": (
         "caption_extension = {value} 必须是点加扩展名",
         "caption_extension = {value} must be a dot and an extension",
@@ -103,7 +90,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "resolution = {value}: {size} is not a multiple of 64",
     ),
     "config.either": ("{first} 或 {last}", "{first} or {last}"),
-    "config.use_instead_of": ("用 {choices} 代替 {value}", "use {choices} instead of {value}"),
     "config.output_name_hint": (
         '用字母、数字、中文、"-" 或 "_"，例如 output_name = "my_lora"',
         'use letters, digits, Chinese, "-" or "_", e.g. output_name = "my_lora"',
@@ -146,8 +132,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "optimizer_args item {item}: the value {value} is not a number, True/False or a quoted text",
     ),
     "config.optimizer_args_value_hint": (
-        "数字和 True/False 直接写（d_coef=2.0, betas=0.9,0.999）；文字要加引号（decouple=True, name='x'）",
-        "numbers and True/False as they are (d_coef=2.0, betas=0.9,0.999); text in quotes (decouple=True, name='x')",
+        "数字和 True/False 直接写（d_coef=2.0, betas=0.9,0.999, decouple=True）；文字要加引号（name='x'）",
+        "numbers and True/False as they are (d_coef=2.0, betas=0.9,0.999, decouple=True); text in quotes (name='x')",
     ),
     # combinations
     "config.aug_vs_cache": (
@@ -190,14 +176,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "打开 v_parameterization（用于 v 预测底模），或关闭这一项",
         "turn on v_parameterization (for a v-prediction base model) or turn this off",
     ),
-    "config.alpha_over_dim": (
-        "network_alpha = {alpha} 大于 network_dim = {dim}",
-        "network_alpha = {alpha} is larger than network_dim = {dim}",
-    ),
-    "config.alpha_over_dim_hint": (
-        "把 network_alpha 设为 {dim}（与 network_dim 相同）或 {half}（一半）；不能超过 network_dim",
-        "set network_alpha to {dim} (same as network_dim) or {half} (half); it may not exceed network_dim",
-    ),
     "config.nothing_to_train": (
         "network_train_unet_only 和 network_train_text_encoder_only 都是 true，就没有可训练的部分了",
         "network_train_unet_only and network_train_text_encoder_only are both true, which leaves nothing to train",
@@ -222,8 +200,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "min_bucket_reso = {low} is larger than max_bucket_reso = {high}",
     ),
     "config.min_over_max_bucket_hint": (
-        "让 min_bucket_reso 小于 max_bucket_reso，例如 256 和 1024",
-        "make min_bucket_reso the smaller one, e.g. 256 and 1024",
+        "让 min_bucket_reso 小于 max_bucket_reso，例如 min_bucket_reso = {low}、max_bucket_reso = {high}",
+        "make min_bucket_reso the smaller one, e.g. min_bucket_reso = {low} and max_bucket_reso = {high}",
     ),
     "config.max_bucket_small": (
         "max_bucket_reso = {value} 小于分辨率的长边（{side}）",
@@ -246,14 +224,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{name} = {value} is not a multiple of bucket_reso_steps = {step}",
     ),
     "config.use_value": ("改用 {value}", "use {value}"),
-    "config.preview_without_prompts": (
-        "设置了 {name} = {value}，但 sample_prompts 是空的，没有东西可画",
-        "{name} = {value} is set but sample_prompts is empty, so there is nothing to draw",
-    ),
-    "config.preview_without_prompts_hint": (
-        "在 sample_prompts 里写预览提示词（或 .txt 提示词文件的路径），或删除 {name}",
-        "write the preview prompt (or the path of a .txt prompt file) in sample_prompts, or remove {name}",
-    ),
     # paths
     "config.path_hint_model": (
         "填写这台电脑上 .safetensors/.ckpt 模型文件或 Diffusers 文件夹的路径（丹炉不会下载模型）",
@@ -404,16 +374,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{bounds}；1 表示不跳过，SD 1.5 二次元模型常用 2；删除这一行即不跳过",
         "{bounds}; 1 means no skip, 2 is common for SD 1.5 anime models; remove the line for no skip",
     ),
-    "config.lr_positive": ("学习率必须大于 0；{typical}", "a learning rate must be above 0; {typical}"),
-    "config.lr_positive_te": (
-        "学习率必须大于 0；{typical}；只训练 U-Net 请设 network_train_unet_only = true",
-        "a learning rate must be above 0; {typical}; to train only the U-Net set network_train_unet_only = true",
-    ),
-    "config.lr_positive_unet": (
-        "学习率必须大于 0；{typical}；只训练文本编码器请设 network_train_text_encoder_only = true",
-        "a learning rate must be above 0; {typical}; to train only the text encoder set "
-        "network_train_text_encoder_only = true",
-    ),
     "config.out_of_range": ("{shown} 超出范围", "{shown} is out of range"),
     "config.not_allowed_value": ("{shown} 不是允许的值", "{shown} is not one of the allowed values"),
     "config.allowed_values": ("允许的值：{allowed}", "allowed: {allowed}"),
@@ -428,4 +388,84 @@ TEXTS: dict[str, tuple[str, str]] = {
     "config.delete_line": ("删除这一行", "delete the line"),
     "config.invalid_value": ("{shown} 的值不对：{detail}", "{shown}: {detail}"),
     "config.check_value": ("检查这个值", "check the value"),
+    "config.resolution_multiple_hint": (
+        "用 {choices} 代替 {value}，或者打开 enable_bucket（分桶时分辨率只决定面积）",
+        "use {choices} instead of {value}, or turn on enable_bucket (with buckets the resolution only sets the area)",
+    ),
+    "config.lr_not_negative": (
+        "学习率不能是负数；设为 0 表示不训练这一部分；{typical}",
+        "a learning rate cannot be negative; 0 leaves that part untrained; {typical}",
+    ),
+    # read the way sd-scripts and the GUIs mean it, and said so
+    "config.note_alpha_over_dim": (
+        "network_alpha = {alpha} 大于 network_dim = {dim}：照样训练（与 sd-scripts 相同），每次更新被放大 {scale} 倍，"
+        "相当于更高的学习率。教程建议 alpha 不超过 dim，常用 {dim} 或 {half}",
+        "network_alpha = {alpha} is larger than network_dim = {dim}: training as sd-scripts does, with every update "
+        "scaled up {scale} times, like a higher learning rate. The tutorial keeps alpha at most dim, usually {dim} "
+        "or {half}",
+    ),
+    "config.note_zero_te_lr": (
+        "文本编码器学习率是 0：只训练 U-Net（与 sd-scripts 相同，相当于 network_train_unet_only = true）",
+        "the text encoder's learning rate is 0: training the U-Net only, as sd-scripts does (like "
+        "network_train_unet_only = true)",
+    ),
+    "config.note_zero_unet_lr": (
+        "U-Net 学习率是 0：只训练文本编码器（与 sd-scripts 相同，相当于 network_train_text_encoder_only = true）",
+        "the U-Net's learning rate is 0: training the text encoder only, as sd-scripts does (like "
+        "network_train_text_encoder_only = true)",
+    ),
+    "config.note_te_lr_list": (
+        "text_encoder_lr = {value}：与 sd-scripts 一样，所有文本编码器都用第一个值 {first}",
+        "text_encoder_lr = {value}: every text encoder uses the first value, {first}, as in sd-scripts",
+    ),
+    "config.note_bucket_rounded": (
+        "{name} = {before} 按 bucket_reso_steps = {step} 取整为 {after}（与 sd-scripts 相同）",
+        "{name} = {before} rounded to {after}, a multiple of bucket_reso_steps = {step}, as sd-scripts does",
+    ),
+    "config.note_preview_without_prompts": (
+        "设置了 {name} = {value}，但 sample_prompts 是空的：不出预览图，照常训练（与 sd-scripts 相同）。"
+        "要预览图请在 sample_prompts 里写提示词",
+        "{name} = {value} is set but sample_prompts is empty: no preview images, training goes on as in "
+        "sd-scripts. Write a prompt in sample_prompts to get previews",
+    ),
+    "config.note_zero_snr_without_v": (
+        "zero_terminal_snr 通常配合 v 预测（v_parameterization）使用；照常训练（sd-scripts 也只给出警告）",
+        "zero_terminal_snr is meant for v-prediction (v_parameterization); training anyway, as sd-scripts does "
+        "with a warning",
+    ),
+    "config.note_disk_cache_turns_on_cache": (
+        "cache_latents_to_disk 会同时打开 cache_latents（与 sd-scripts 相同）",
+        "cache_latents_to_disk turns cache_latents on too, as in sd-scripts",
+    ),
+    "config.note_same_as_default": (
+        "忽略 {key} = {value}：训练结果与 sd-scripts 的默认值相同",
+        "ignored {key} = {value}: it trains exactly like sd-scripts' default",
+    ),
+    "config.note_renamed": ("{old} = {value} 按 {new} 读取（与 sd-scripts 相同）", "read {old} = {value} as {new}, as sd-scripts does"),
+    "config.note_old_optimizer_flag": (
+        '{flag} = true 按 optimizer_type = "{optimizer}" 读取（与 sd-scripts 相同）',
+        'read {flag} = true as optimizer_type = "{optimizer}", as sd-scripts does',
+    ),
+    "config.note_te_cache_to_disk": (
+        "cache_text_encoder_outputs_to_disk = true 按 cache_text_encoder_outputs = true 读取（与 sd-scripts 相同；硬盘副本只是让下次更快）",
+        "read cache_text_encoder_outputs_to_disk = true as cache_text_encoder_outputs = true, as sd-scripts does "
+        "(the disk copy only speeds up later runs)",
+    ),
+    "config.note_gui_key_ignored": (
+        "忽略 {key} = {value}：这是 {tool} 界面自己的设置，sd-scripts 不读它",
+        "ignored {key} = {value}: a {tool} form setting that sd-scripts does not read",
+    ),
+    "config.note_wandb": (
+        "log_with = {value}：丹炉不支持 Weights & Biases，改用 TensorBoard 记录（只影响日志，不影响训练）",
+        "log_with = {value}: Danlu has no Weights & Biases logging, so it logs to TensorBoard (logging only, "
+        "training is the same)",
+    ),
+    "config.note_prompt_form": (
+        "按 lora-scripts 的预览图表单生成预览提示词：{value}",
+        "preview prompt made from lora-scripts' preview form: {value}",
+    ),
+    "config.note_sd_scripts_defaults": (
+        "文件里没写的这些选项按 sd-scripts 的默认值训练（与丹炉表格的默认值不同）：{values}",
+        "options the file leaves out train with sd-scripts' defaults (not Danlu's form defaults): {values}",
+    ),
 }

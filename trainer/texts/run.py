@@ -71,6 +71,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run.stopped_saved": ("当前的 LoRA 已保存。", "The current LoRA was saved."),
     # out of memory
     "run.out_of_memory": ("显存不足：{detail}", "Out of memory: {detail}"),
+    # The same from PyTorch's CUDA message, its numbers in our words (its English stays in train.log).
+    "run.out_of_memory_alloc": (
+        "显存不足：再申请 {amount} 显存时失败。",
+        "Out of memory: allocating {amount} more GPU memory failed.",
+    ),
+    "run.out_of_memory_alloc_free": (
+        "显存不足：再申请 {amount} 显存时失败（这块显卡共 {total}，只剩 {free} 空闲）。",
+        "Out of memory: allocating {amount} more GPU memory failed (the GPU has {total}, {free} of it free).",
+    ),
     "run.memory_hint": (
         "显存不够。还没打开的省显存选项：{savers}。",
         "Not enough GPU memory. Memory savers not on yet: {savers}.",
