@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from trainer import events as ev
 from trainer.config import config_from_dict
-from trainer.control import send_request
+from trainer.control import ControlInbox, send_request
 from trainer.errors import Diverged, DiskFull
 from trainer.preflight import preflight
 
@@ -317,3 +317,64 @@ def test_fitting_advice_points_the_tutorials_levers():
     assert fitting_advice(flat, views_per_image=600)["verdict"] == "fine"
     assert fitting_advice(flat[:5], views_per_image=20)["verdict"] == "unknown"
     assert fitting_advice(flat[:5], views_per_image=20)["msg"] == {"id": "advice.too_few_steps", "args": {}}
+
+
+# ---- one control path: every loop honours stop requests and signals ----------------------
+
+def _finder_run(tmp_path, tiny_sd15_file, *extra: str) -> tuple[subprocess.Popen, Path]:
+    data = make_dataset(tmp_path / "train", {"20_x": [(64, 64), (64, 64)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
+                                                                    max_train_epochs=100))
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "trainer", "--config", str(config), "--lang", "en", *extra],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, tmp_path / "out"
+
+
+@pytest.mark.parametrize("how", ["request", "signal"])
+def test_the_lr_finder_stops_at_the_next_step(tmp_path, tiny_sd15_file, how):
+    # A step budget it cannot reach: only the stop can end it in time.
+    proc, out = _finder_run(tmp_path, tiny_sd15_file, "--find-lr", "--find-lr-steps", "100000")
+    try:
+        steps = len(_wait_for(out, "step", proc))
+        if how == "request":
+            send_request(out, "stop")
+        else:
+            proc.send_signal(signal.SIGINT)
+        asked = time.monotonic()
+        assert proc.wait(timeout=60) == 6, proc.stderr.read()[-2000:]
+        # Well inside the 120 s signal grace and the page's 60 s stop grace: at the next step, not by force.
+        assert time.monotonic() - asked < 30
+    finally:
+        proc.kill()
+    events = _events(out)
+    assert _of_type(events, "error")[-1].kind == "stopped"
+    found = _of_type(events, "lr_finder")[-1]  # the curve so far is kept
+    assert len(found.curve) >= steps and not found.settled
+    assert (out / "lr_finder.json").is_file()
+
+
+def test_a_stop_while_the_model_loads_is_honoured_not_cleared(tmp_path, tiny_sd15_file):
+    proc, out = _finder_run(tmp_path, tiny_sd15_file)
+    try:
+        time.sleep(1.0)  # the trainer has started; importing torch and loading take longer
+        assert not (out / "events.jsonl").exists() or not _of_type(_events(out), "step")
+        send_request(out, "stop")
+        assert proc.wait(timeout=120) == 6, proc.stderr.read()[-2000:]
+    finally:
+        proc.kill()
+    events = _events(out)
+    assert not _of_type(events, "step"), "it trained although Stop was pressed before the first step"
+    assert _of_type(events, "error")[-1].kind == "stopped"
+
+
+def test_requests_older_than_the_trainer_are_stale(tmp_path):
+    old = send_request(tmp_path, "stop")
+    time.sleep(0.01)
+    boundary = time.time()
+    new = send_request(tmp_path, "save")
+    inbox = ControlInbox(tmp_path)
+    inbox.clear_stale(before=boundary)
+    assert not old.exists() and new.exists()
+    inbox.poll()
+    assert inbox.take("save") and not inbox.take("stop")

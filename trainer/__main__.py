@@ -1,5 +1,11 @@
-import sys
+import time
 
-from .cli import main
+# Before any import that takes time (torch, pydantic): control requests made from here on
+# are for this run, even a Stop pressed while the model is still loading (trainer/control.py).
+STARTED = time.time()
 
-sys.exit(main())
+import sys  # noqa: E402
+
+from .cli import main  # noqa: E402
+
+sys.exit(main(started=STARTED))

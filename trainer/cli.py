@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -107,7 +108,10 @@ def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
     return exc.exit_code
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """started: when this trainer began (python -m trainer records it before its imports);
+    control requests made since then are for this run (trainer/control.py)."""
+    started = time.time() if started is None else started
     args = parse_args(argv)
     set_lang(args.lang or default_lang())
 
@@ -152,12 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.find_lr:
             from .lr_finder import DEFAULT_MAX_STEPS, find_lr
 
-            find_lr(cfg, checked, writer.emit, max_steps=args.find_lr_steps or DEFAULT_MAX_STEPS)
+            find_lr(cfg, checked, writer.emit, max_steps=args.find_lr_steps or DEFAULT_MAX_STEPS, signals=signals,
+                    requests_since=started)
             writer.emit(ev.Finished(status="ok", path=None, exit_code=0))
             return 0
         from .train import run_training
 
-        final, run = run_training(cfg, checked, writer.emit, signals)
+        final, run = run_training(cfg, checked, writer.emit, signals, requests_since=started)
         writer.emit(ev.Finished(status="ok", path=str(final), exit_code=0, advice=run.advice))
         log.info("%s", M("run.finished", path=final))
         if run.advice:

@@ -40,6 +40,14 @@ def send_request(output_dir: Path | str, command: str) -> Path:
     return path
 
 
+def _request_time(path: Path) -> float:
+    """When a request was made: its name starts with the nanosecond clock (send_request)."""
+    try:
+        return int(path.name.split("-", 1)[0]) / 1e9
+    except ValueError:
+        return 0.0  # not a name this module writes: stale
+
+
 class ControlInbox:
     """The trainer's side: pending commands, oldest first, each taken once."""
 
@@ -47,11 +55,14 @@ class ControlInbox:
         self.folder = control_dir(output_dir)
         self.pending: list[str] = []
 
-    def clear_stale(self) -> None:
-        """Requests left from an earlier run in the same folder must not stop this one."""
+    def clear_stale(self, before: float) -> None:
+        """Requests left from an earlier run in the same folder must not stop this one; a
+        request made after `before` (the trainer's start) is kept, even one made while the
+        model was still loading."""
         if self.folder.is_dir():
             for path in self.folder.glob("*.json"):
-                path.unlink(missing_ok=True)
+                if _request_time(path) < before:
+                    path.unlink(missing_ok=True)
 
     def poll(self) -> None:
         if not self.folder.is_dir():

@@ -65,15 +65,22 @@ def suggestions(value: float) -> dict:
     }
 
 
-def find_lr(cfg: TrainConfig, checked: Preflight, emit, max_steps: int = DEFAULT_MAX_STEPS) -> ev.LrFinder:
-    from .train import EpochDone, optimisation_steps, prefill_caches, prepare
+def find_lr(cfg: TrainConfig, checked: Preflight, emit, max_steps: int = DEFAULT_MAX_STEPS, *, signals=None,
+            requests_since: float | None = None) -> ev.LrFinder | None:
+    """Steps until d*lr settles. Stop, save and sample requests and the stop signals are
+    honoured between steps as in training (train.requests); a stop ends the search with the
+    curve so far written, then the stopped exit."""
+    from .errors import Stopped
     from .state import Position
+    from .train import EpochDone, obey, optimisation_steps, prefill_caches, prepare, requests
 
-    run = prepare(finder_config(cfg), checked, emit)
-    prefill_caches(run)
+    run = prepare(finder_config(cfg), checked, emit, signals=signals, requests_since=requests_since)
+    stop_reason = requests(run)["stop"]  # asked for while the model was loading
+    if stop_reason is None:
+        prefill_caches(run)
     curve: list[float] = []
     settled = None
-    for done in optimisation_steps(run, Position()):
+    for done in optimisation_steps(run, Position()) if stop_reason is None else ():
         if isinstance(done, EpochDone):
             continue
         curve.append(done.lrs[0])  # the U-Net group's d * lr
@@ -81,8 +88,18 @@ def find_lr(cfg: TrainConfig, checked: Preflight, emit, max_steps: int = DEFAULT
                      avg_loss=done.loss, lr_unet=done.lrs[0], lr_text_encoder=done.lrs[1] if len(done.lrs) > 1 else None,
                      it_per_s=0.0, eta_s=0.0))
         settled = settled_at(curve)
-        if settled is not None or len(curve) >= max_steps:
+        decision = requests(run)
+        stop_reason = decision.pop("stop")
+        obey(run, {**decision, "stop": None}, Position())
+        if settled is not None or len(curve) >= max_steps or stop_reason is not None:
             break
+    result = _write_result(cfg, curve, settled, emit) if curve else None
+    if stop_reason is not None:
+        raise Stopped(M("run.stopped_at", reason=stop_reason, step=run.global_step), hint=M("run.lr_finder_stopped_hint"))
+    return result
+
+
+def _write_result(cfg: TrainConfig, curve: list[float], settled: int | None, emit) -> ev.LrFinder:
     value = curve[settled] if settled is not None else (curve[-1] if curve else 0.0)
     path = Path(cfg.output_dir) / "lr_finder.json"
     result = ev.LrFinder(settled=settled is not None, settled_step=settled + 1 if settled is not None else None,

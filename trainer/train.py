@@ -246,7 +246,11 @@ def _latent_cache(cfg: TrainConfig, model: BaseModel, device) -> LatentCache:
                        to_disk=cfg.cache_latents_to_disk, batch_size=cfg.vae_batch_size)
 
 
-def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
+def prepare(cfg: TrainConfig, checked: Preflight, emit, *, signals: StopSignals | None = None,
+            requests_since: float | None = None) -> Run:
+    """Everything before the first step. Control requests made after `requests_since` (the
+    trainer process's start, from the CLI; this call otherwise) are for this run and kept."""
+    requests_since = time.time() if requests_since is None else requests_since
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
@@ -285,8 +289,9 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit) -> Run:
             run.unet_forward = accelerator.prepare(model.unet)
         if te_loras:
             run.text_encoder_forwards = [accelerator.prepare(m) for m in model.text_encoders]
+    run.signals = signals
     if run.is_main:
-        run.inbox.clear_stale()
+        run.inbox.clear_stale(before=requests_since)
     if cfg.cache_latents or cfg.cache_latents_to_disk:
         run.latent_cache = _latent_cache(cfg, model, device)
     if cfg.resume:
@@ -651,6 +656,33 @@ def optimisation_steps(run: Run, start: Position):
             return
 
 
+def requests(run: Run, **due_now) -> dict:
+    """What the step boundary must do, decided by the main process and agreed by all: the
+    person's stop / save / sample requests (control files), a stop signal (Ctrl+C, SIGTERM),
+    and what the loop itself has due (`sample=True`, `diverging=Msg`). Every loop (training,
+    the learning-rate finder, the wait before the first step) asks here, so each honours them."""
+    decision = {"stop": None, "save": False, "sample": bool(due_now.get("sample")), "diverging": due_now.get("diverging")}
+    if run.is_main:
+        run.inbox.poll()
+        if run.signals is not None and run.signals.requested:
+            decision["stop"] = M("run.by_signal")
+        elif run.inbox.take("stop"):
+            decision["stop"] = M("run.by_request")
+        decision["save"] = run.inbox.take("save")
+        decision["sample"] = run.inbox.take("sample") or decision["sample"]
+    return _agree(run, decision)
+
+
+def obey(run: Run, decision: dict, position: Position) -> None:
+    """Stop (saving this very step), save a LoRA now, or render previews now, as decided."""
+    if decision["stop"]:
+        stop_now(run, position, decision["stop"])
+    if decision["save"]:
+        save_lora(run, run.output_dir / f"{run.cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
+    if decision["sample"]:
+        sample(run, by_epoch=False)
+
+
 def stop_now(run: Run, position: Position, reason: Msg) -> None:
     """Save a LoRA and the training state of this very step, then end with the stopped code."""
     if run.global_step > 0:
@@ -684,6 +716,8 @@ def train(run: Run) -> Path:
         explanation={lang: plan.explanation(lang) for lang in ("zh", "en")}, output_dir=str(run.output_dir),
         device=str(run.device), extra={"resumed_at_step": start.global_step} if run.resumed_from else {},
     ))
+    # A stop asked for while the model was loading is honoured before the first step.
+    obey(run, requests(run), start)
     prefill_caches(run)
     watch = LossWatch()
     all_losses: list[float] = list(start.losses)
@@ -705,28 +739,14 @@ def train(run: Run) -> Path:
         tick = now
         run.losses.append(done.loss)
         all_losses.append(done.loss)
-        decision = {"diverging": None, "stop": None, "save": False, "sample": False}
         if run.is_main:
             _log_step(run, done.loss, sum(run.losses) / len(run.losses), done.lrs, len(step_times) / sum(step_times))
-            run.inbox.poll()
-            signalled = run.signals is not None and run.signals.requested
-            decision = {
-                "diverging": watch.update(run.global_step, done.loss),
-                "stop": M("run.by_signal") if signalled else M("run.by_request") if run.inbox.take("stop") else None,
-                "save": run.inbox.take("save"),
-                "sample": due.sample_step(run.global_step) or run.inbox.take("sample"),
-            }
-        decision = _agree(run, decision)
+        diverging_now = watch.update(run.global_step, done.loss) if run.is_main else None
+        decision = requests(run, diverging=diverging_now, sample=due.sample_step(run.global_step))
         if decision["diverging"]:
             diverging(run, decision["diverging"])
-        if decision["stop"]:
-            position = Position(run.global_step, done.epoch, done.next_batch, done.caption_rng.getstate(),
-                                list(run.losses))
-            stop_now(run, position, decision["stop"])
-        if decision["save"]:
-            save_lora(run, run.output_dir / f"{cfg.output_name}-step{run.global_step:06d}.safetensors", final=False)
-        if decision["sample"]:
-            sample(run, by_epoch=False)
+        obey(run, decision, Position(run.global_step, done.epoch, done.next_batch, done.caption_rng.getstate(),
+                                     list(run.losses)))
     final_state = None
     if due.final_state():
         final_state = save_state(run, run.output_dir / f"{cfg.output_name}-state",
@@ -779,12 +799,12 @@ def out_of_memory_message(text: str) -> Msg:
     return M("run.out_of_memory", detail=(text.splitlines() or [""])[0])
 
 
-def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignals | None = None) -> tuple[Path, Run]:
+def run_training(cfg: TrainConfig, checked: Preflight, emit, signals: StopSignals | None = None,
+                 requests_since: float | None = None) -> tuple[Path, Run]:
     """Prepare and train; OOM and Ctrl+C become typed errors, Ctrl+C after saving the current state."""
     run = None
     try:
-        run = prepare(cfg, checked, emit)
-        run.signals = signals
+        run = prepare(cfg, checked, emit, signals=signals, requests_since=requests_since)
         return train(run), run
     except torch.OutOfMemoryError as exc:
         log.info("%s", " ".join(str(exc).split()))  # PyTorch's own words, for a bug report

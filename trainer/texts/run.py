@@ -120,5 +120,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{steps} 步后 d*lr 还没有走平；目前的值是 {value:.3g}",
         "d*lr had not settled after {steps} steps; {value:.3g} is where it stood",
     ),
+    "run.lr_finder_stopped_hint": (
+        "寻找学习率已停止；到目前为止的 d*lr 曲线已写入 lr_finder.json，可以参考，或重新寻找。",
+        "The learning-rate search was stopped; the d*lr curve so far is in lr_finder.json to read, or search again.",
+    ),
     "run.lr_settled": ("d*lr 在第 {steps} 步走平，值为 {value:.3g}", "d*lr settled at {value:.3g} after {steps} steps"),
 }
