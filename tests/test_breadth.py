@@ -132,6 +132,23 @@ def test_out_of_memory_hint_names_the_savers_not_on_yet(tmp_path, tiny_sd15_fold
     assert "gradient_checkpointing" not in hint and "cache_latents" not in hint and "full_bf16" in hint
 
 
+def test_out_of_memory_message_reads_pytorchs_sizes_in_the_readers_words():
+    """PyTorch words its CUDA out-of-memory error in English: the page shows its sizes in the reader's language."""
+    from trainer.train import out_of_memory_message
+
+    now = ("CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has a total capacity of 7.79 GiB of which "
+           "12.44 MiB is free. Including non-PyTorch memory, this process has 7.76 GiB memory in use.")
+    before_2_1 = ("CUDA out of memory. Tried to allocate 20.00 MiB (GPU 0; 7.79 GiB total capacity; 7.48 GiB already "
+                  "allocated; 12.44 MiB free; 7.60 GiB reserved in total by PyTorch)")
+    for text in (now, before_2_1):
+        message = out_of_memory_message(text)
+        assert message.text("zh") == "显存不足：再申请 20.00 MiB 显存时失败（这块显卡共 7.79 GiB，只剩 12.44 MiB 空闲）。"
+        assert "allocating 20.00 MiB more" in message.text("en") and "12.44 MiB of it free" in message.text("en")
+    assert out_of_memory_message("CUDA out of memory. Tried to allocate 2.00 GiB").text("zh") == \
+        "显存不足：再申请 2.00 GiB 显存时失败。"
+    assert out_of_memory_message("MPS backend out of memory").text("en") == "Out of memory: MPS backend out of memory"
+
+
 def test_every_supported_key_is_read_by_the_trainer():
     """No config field is accepted and then ignored: each appears in the trainer's code."""
     import inspect
@@ -167,8 +184,10 @@ def test_trainer_command_for_several_gpus():
     assert command[-4:] == ["-m", "trainer", "--config", "out/run.toml"]
 
 
-def test_two_processes_train_together_through_accelerate(tmp_path, tiny_sd15_file):
-    """The same config on 2 processes (CPU + gloo here, GPUs + NCCL on a real machine): half the steps."""
+@pytest.mark.parametrize("accumulation, steps", [(1, 10), (2, 6)])
+def test_two_processes_train_together_through_accelerate(tmp_path, tiny_sd15_file, accumulation, steps):
+    """The same config on 2 processes (CPU + gloo here, GPUs + NCCL on a real machine): half the steps.
+    With gradient accumulation the micro-steps run under accelerate's no_sync (train._gradient_sync)."""
     import json
 
     from conftest import run_cli, write_config
@@ -176,15 +195,17 @@ def test_two_processes_train_together_through_accelerate(tmp_path, tiny_sd15_fil
     from trainer import events as ev
 
     data = make_dataset(tmp_path / "train", {"3_x": [(64, 64), (64, 64), (64, 64)]})  # 9 batches per epoch
-    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
-                                                                    max_train_epochs=2, save_every_n_epochs=1))
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(
+        tiny_sd15_file, data, tmp_path / "out", max_train_epochs=2, save_every_n_epochs=1,
+        gradient_accumulation_steps=accumulation))
     dry = run_cli(config, "--dry-run", "--num-processes", "2")
-    assert json.loads(dry.stdout)["total_steps"] == 10  # ceil(9 / 2) = 5 steps per epoch
+    # ceil(9 / 2) = 5 batches per process and epoch; with accumulation 2, ceil(5 / 2) = 3 steps.
+    assert json.loads(dry.stdout)["total_steps"] == steps
     result = run_cli(config, "--num-processes", "2", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     events = ev.read_events(tmp_path / "out" / "events.jsonl")
     assert len([e for e in events if e.type == "started"]) == 1  # only the main process reports
-    assert [e.step for e in events if e.type == "step"] == list(range(1, 11))
+    assert [e.step for e in events if e.type == "step"] == list(range(1, steps + 1))
     assert [e.final for e in events if e.type == "checkpoint"] == [False, True]
     weights = load_file(str(tmp_path / "out" / "tiny.safetensors"))
     assert any(float(w.abs().max()) > 0 for k, w in weights.items() if "lora_up" in k)

@@ -6,6 +6,7 @@ stays short. Errors are typed (trainer.errors) and become `error` events in cli.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
@@ -613,6 +614,18 @@ class EpochDone:
     epoch: int
 
 
+def _gradient_sync(run: Run, steps_now: bool) -> contextlib.AbstractContextManager:
+    """accelerate's no_sync on every DDP-wrapped model for the micro-steps that only
+    accumulate: with several GPUs the gradients are all-reduced once per optimizer step, not
+    once per batch. One process: nothing to skip (accelerate's no_sync is then a no-op too)."""
+    stack = contextlib.ExitStack()
+    if not steps_now and run.accelerator.num_processes > 1:
+        for model in (run.unet_forward, *run.text_encoder_forwards):
+            if model is not None:
+                stack.enter_context(run.accelerator.no_sync(model))
+    return stack
+
+
 def optimisation_steps(run: Run, start: Position):
     """The optimisation itself: yields StepDone after each optimizer step and EpochDone after each epoch."""
     cfg, plan = run.cfg, run.plan
@@ -629,14 +642,17 @@ def optimisation_steps(run: Run, start: Position):
             caption_rng.setstate(start.caption_rng)
         micro_losses = []
         for index in range(first, len(batches)):
-            loss = compute_loss(run, batches[index], caption_rng)
-            every_loss = run.accelerator.gather(loss.detach().reshape(1))  # all processes decide together
-            if not torch.isfinite(every_loss).all():
-                raise Diverged(M("run.loss_not_finite", value=str(loss.item()), step=run.global_step + 1, epoch=epoch),
-                               hint=DIVERGED_HINT)
-            run.accelerator.backward(loss / accum)
+            # The optimizer steps after every `accum` batches and at the epoch's end.
+            steps_now = (index + 1) % accum == 0 or index + 1 == len(batches)
+            with _gradient_sync(run, steps_now):
+                loss = compute_loss(run, batches[index], caption_rng)
+                every_loss = run.accelerator.gather(loss.detach().reshape(1))  # all processes decide together
+                if not torch.isfinite(every_loss).all():
+                    raise Diverged(M("run.loss_not_finite", value=str(loss.item()), step=run.global_step + 1,
+                                     epoch=epoch), hint=DIVERGED_HINT)
+                run.accelerator.backward(loss / accum)
             micro_losses.append(every_loss.mean().item())
-            if (index + 1) % accum and index + 1 != len(batches):
+            if not steps_now:
                 continue
             if cfg.max_grad_norm:
                 norm = run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
