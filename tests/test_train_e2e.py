@@ -5,8 +5,10 @@ import json
 import re
 
 import pytest
+import torch
 from conftest import make_dataset, run_cli, tiny_run_values, write_config
 from safetensors import safe_open
+from safetensors.torch import load_file
 
 from trainer.events import read_events
 
@@ -324,3 +326,24 @@ def test_ctrl_c_saves_the_current_state_and_exits_with_the_stopped_code(tmp_path
     assert _of_type(events, "error")[-1].kind == "stopped"
     assert _of_type(events, "finished")[-1].status == "stopped"
     assert not (tmp_path / "out" / "tiny.safetensors").exists()
+
+
+def test_same_config_and_seed_give_the_same_lora_bit_for_bit(tmp_path, tiny_sd15_file):
+    """Two fresh processes, one config: identical weights. The first run writes the latent
+    cache to disk, the second reads it (reused_latents in its log), and still nothing differs."""
+    data = make_dataset(tmp_path / "train", {"2_x": [(64, 64), (64, 96)], "1_y": [(96, 64)]})
+    runs = []
+    for name in ("first", "second"):
+        config = write_config(tmp_path / f"{name}.toml", **tiny_run_values(
+            tiny_sd15_file, data, tmp_path / name, max_train_epochs=2, cache_latents=True, cache_latents_to_disk=True,
+            shuffle_caption=True, flip_aug=True, noise_offset=0.05))
+        result = run_cli(config, "--lang", "en")
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs.append(load_file(str(tmp_path / name / "tiny.safetensors")))
+    log = (tmp_path / "second" / "train.log").read_text(encoding="utf-8")
+    assert "reused" in log and "cached latents from disk" in log  # the second run read the first one's cache
+    first, second = runs
+    assert first.keys() == second.keys() and first
+    different = [k for k in first if not torch.equal(first[k], second[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+    assert any(float(t.abs().max()) > 0 for k, t in first.items() if "lora_up" in k)  # it did train
