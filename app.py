@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 # Before gradio is imported: it reads these at import time. Without the first, gradio calls
-# out to the internet at launch (NOTES.md).
+# out to the internet at launch (docs/NOTES.md).
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 ROOT = Path(__file__).resolve().parent

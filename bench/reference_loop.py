@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .data import dataset_items
 
-# The text encoder layers kohya trains (NOTES.md), as peft suffix names.
+# The text encoder layers kohya trains (docs/NOTES.md), as peft suffix names.
 TEXT_ENCODER_LAYERS = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
 
 

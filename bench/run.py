@@ -13,7 +13,7 @@
 4. GPU (bench/gpu.py): skipped with a note when there is no NVIDIA GPU.
 5. UI (bench/ui_timing.py): page load and Start -> first step shown, in headless Chromium.
 
-Torch runs with one thread for the tiny model (../shared/NOTES.md: tiny ops collapse with two
+Torch runs with one thread for the tiny model (docs/NOTES.md: tiny ops collapse with two
 threads on a shared 2-core machine); part 3 uses 2 threads. Goals are reported, not asserted.
 """
 from __future__ import annotations
@@ -489,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     log("Danlu benchmarks: " + ", ".join(f"{k} {v}" for k, v in found_versions.items()))
     import torch
 
-    torch.set_num_threads(1)  # tiny models on a shared 2-core machine (NOTES.md)
+    torch.set_num_threads(1)  # tiny models on a shared 2-core machine (docs/NOTES.md)
 
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="danlu-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Tiny models on a shared 2-core machine: one torch thread is much faster (NOTES.md).
+# Tiny models on a shared 2-core machine: one torch thread is much faster (docs/NOTES.md).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

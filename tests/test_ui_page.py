@@ -12,7 +12,7 @@ from trainer.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "diffusers", "peft", "accelerate", "transformers", "bitsandbytes")
-# Modules that hold logic and must work without gradio (DESIGN.md: jobs.py has no gradio in it).
+# Modules that hold logic and must work without gradio (docs/DESIGN.md: jobs.py has no gradio in it).
 GRADIO_FREE = ("jobs", "proc", "runstate", "formmap", "arithmetic", "datacheck", "dataset_view", "presets",
                "tensorboard", "i18n", "model_info", "panel_view")
 

@@ -5,7 +5,7 @@ the trainer looks between steps, handles each request once in the order they wer
 and deletes its file. One file per request, written to a temporary name and renamed, so
 two quick requests (save now, then stop) never overwrite each other and a half-written
 request is never read. Works the same on Windows, where a SIGINT from another process
-kills at once (DESIGN.md, example 5). Torch-free: the UI imports it.
+kills at once (docs/DESIGN.md, example 5). Torch-free: the UI imports it.
 
 Commands: "stop" (save a LoRA of the current state, then exit with the stopped code),
 "save" (save a LoRA now and go on), "sample" (render the preview prompts now).

@@ -7,7 +7,7 @@ as peft's `lora_alpha / r`, so the file reproduces the trained model exactly.
 
 Why not diffusers' convert_state_dict_to_kohya: it writes alpha = rank whatever alpha was
 trained (wrong strength when alpha != dim), names the SD1 text encoder `lora_te1_` and
-misses `text_model_` with transformers 5 state dicts (../shared/NOTES.md).
+misses `text_model_` with transformers 5 state dicts (docs/NOTES.md).
 """
 from __future__ import annotations
 

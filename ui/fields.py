@@ -7,7 +7,7 @@ to arrange, then `Form.add_rest(section)` adds whatever the schema has beyond th
 new schema field appears on the page without touching ui/.
 
 Handlers take `form.inputs()` (a set) and read values with `form.values(data)`: no long
-positional signatures (DESIGN.md, example 3).
+positional signatures (docs/DESIGN.md, example 3).
 """
 from __future__ import annotations
 
