@@ -40,6 +40,15 @@ def test_each_text_has_both_languages_with_the_same_placeholders(where, key, pai
         pytest.fail(f"{where} {key}: the Chinese text has no Chinese: {zh!r}")
 
 
+def test_every_field_help_is_in_its_own_language():
+    from trainer.config import TrainConfig, field_help
+
+    for name in TrainConfig.model_fields:
+        zh, en = field_help(name, "zh"), field_help(name, "en")
+        assert CJK.search(zh), f"{name}: the Chinese help has no Chinese"
+        assert not CJK.search(en), f"{name}: Chinese in the English help: {en!r}"
+
+
 def test_the_catalogue_is_not_tiny():
     # Guards the parametrised test above against an empty catalogue (a loop over nothing).
     assert len(CATALOGUE) > 250 and len(TEXT) > 150

@@ -117,6 +117,9 @@ network_alpha = 16
     assert loaded.form["network_alpha"] == "16" and not loaded.problems
     assert any(n.id == "config.note_alpha_over_dim" for n in loaded.notes)  # alpha > dim: trains, and is said
     assert loaded.form["lr_scheduler"] == "constant"  # left out: sd-scripts' default, as sd-scripts reads the file
+    # With a problem elsewhere in the file the notes still reach the page.
+    loaded = read_config_text(text.replace("v2 = true\n", 'v2 = true\ncaption_dropout_rate = 0.1\n'))
+    assert loaded.general and any(n.id == "config.note_alpha_over_dim" for n in loaded.notes)
 
 
 def test_a_clean_file_loads_only_what_it_sets():

@@ -692,7 +692,7 @@ class TrainConfig(BaseModel):
         "advanced",
         "发现“炸炉”迹象（loss 远高于平时水平，或预览图全黑/纯色）时直接停止训练，而不只是警告。"
         "loss 变成 NaN 时无论如何都会停止。",
-        "Stop the run when it shows signs of diverging (炸炉: the loss far above its running level, or "
+        "Stop the run when it shows signs of diverging (the loss far above its running level, or "
         "black/flat preview images) instead of only warning. A NaN loss always stops the run.",
     )
     # No hidden default: sd-scripts silently uses 1600 steps when neither this nor
@@ -1813,7 +1813,9 @@ def config_from_dict(
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     cfg = _validate(values, base, check_paths, problems, notes)
     if problems:
-        raise _config_error(problems, source)
+        error = _config_error(problems, source)
+        error.notes = notes  # type: ignore[attr-defined]  # what was read differently, for the page to show too
+        raise error
     assert cfg is not None
     if cfg.max_train_epochs is None and cfg.max_train_steps is None:
         # sd-scripts trains max_train_steps' default then; so does Danlu, and says so (the

@@ -302,7 +302,8 @@ def read_config_text(text: str) -> LoadedConfig:
         cfg = config_from_dict(data, check_paths=False, like_sd_scripts=True)
     except ConfigError as exc:
         by_field, general = problems_by_field(exc)
-        return LoadedConfig(form=config_to_form(known), problems=by_field, general=general, notes=[])
+        return LoadedConfig(form=config_to_form(known), problems=by_field, general=general,
+                            notes=list(getattr(exc, "notes", [])))
     form = config_to_form(cfg)
     # Only what the file set, what the schema read differently and sd-scripts' defaults for
     # what it left out; the rest of the form keeps Danlu's defaults.

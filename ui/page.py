@@ -80,7 +80,11 @@ def build_page(registry: JobRegistry, lang: str, output_root: Path, *, listen: b
 
         def relabel(data: dict) -> dict:
             chosen = data[page.lang_radio]
-            return {**page.form.relabel(chosen), **page.texts.relabel(chosen)}
+            updates = page.form.relabel(chosen)
+            for component, update in page.texts.relabel(chosen).items():
+                # A field can have page texts too (a placeholder): one update with both.
+                updates[component] = {**updates.get(component, {}), **update}
+            return updates
 
         page.lang_radio.change(relabel, inputs={page.lang_radio},
                                outputs=set(page.form.fields.values()) | page.texts.outputs(), show_progress="hidden")

@@ -68,7 +68,8 @@ def build(page: Page) -> RunPanel:
     page.notice = gr.Markdown("", elem_id="notice", visible=False, elem_classes=["notice"])
     tb_link = gr.HTML("", elem_id="tensorboard_link", visible=False)
     queue = gr.HTML("", elem_id="queue", visible=False)
-    status = gr.HTML(view.status_html(None, None, lang), elem_id="status")
+    # Both languages until the first refresh (a second later) writes the run's status in the chosen one.
+    status = gr.HTML(both(lambda chosen: view.status_html(None, None, chosen)), elem_id="status")
     messages = gr.HTML("", elem_id="messages", visible=False)
     with gr.Group(visible=False, elem_id="lr_finder") as lr_group:
         page.title("lr_finder_title", level=4)

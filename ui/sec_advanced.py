@@ -15,5 +15,9 @@ def build(page: Page) -> gr.Accordion:
         for start in range(0, len(specs), 2):
             with gr.Row():
                 for spec in specs[start:start + 2]:
-                    page.form.add(spec.name)
+                    if spec.name == "optimizer_args":  # one per line: say so where it is typed
+                        field = page.form.add(spec.name, placeholder=t("optimizer_args_placeholder", page.lang))
+                        page.texts.add(field, "optimizer_args_placeholder", "placeholder")
+                    else:
+                        page.form.add(spec.name)
     return accordion

@@ -10,7 +10,8 @@ from .i18n import t
 def build(page: Page) -> None:
     form = page.form
     page.title("section_preview")
-    form.add("sample_prompts", placeholder=t("sample_prompts_placeholder", page.lang))
+    prompts = form.add("sample_prompts", placeholder=t("sample_prompts_placeholder", page.lang))
+    page.texts.add(prompts, "sample_prompts_placeholder", "placeholder")  # follows the language switch too
     with gr.Row():
         form.add("sample_every_n_epochs")
         form.add("sample_every_n_steps")
