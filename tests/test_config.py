@@ -772,6 +772,11 @@ def test_choices_listed_in_plain_words(work):
     assert_plain(err)
 
 
+def test_a_real_scheduler_danlu_lacks_gets_no_misleading_guess(work):
+    err = refused({**BASE, "lr_scheduler": "cosine_with_min_lr"})
+    assert "did you mean" not in err.hint and "'cosine_with_restarts'" in err.hint  # the allowed list, no guess
+
+
 def test_type_and_range_errors_in_plain_words(work):
     err = refused({**BASE, "train_batch_size": "many", "enable_bucket": "maybe", "network_dim": 2000,
                    "clip_skip": 0, "keep_tokens": 1.5, "min_snr_gamma": -1})

@@ -95,6 +95,11 @@ _KOHYA_OTHER_OPTIMIZERS = (
     "SGDScheduleFree",
 )
 
+# diffusers schedules sd-scripts and kohya_ss offer that Danlu does not build yet: refused
+# without a "did you mean" (cosine_with_min_lr is not cosine_with_restarts).
+_OTHER_SCHEDULERS = frozenset({"cosine_with_min_lr", "piecewise_constant", "inverse_sqrt", "warmup_stable_decay",
+                               "rex", "reduce_lr_on_plateau"})
+
 _SAMPLE_PROMPT_FILE_SUFFIXES = (".txt", ".toml", ".json")
 
 # sd-scripts' default of max_train_steps (train_util.add_training_arguments): what it trains
@@ -2102,6 +2107,8 @@ def _plain_problem(err: dict) -> ConfigProblem:
     if kind == "literal_error":
         choices = _literal_choices(name)
         close = difflib.get_close_matches(str(given), [str(c) for c in choices], n=1, cutoff=0.5) if choices else []
+        if name == "lr_scheduler" and str(given) in _OTHER_SCHEDULERS:
+            close = []  # a real schedule of its own, not a misspelling of a similar name
         allowed = ", ".join(repr(c) if c is not None else '""' for c in choices) or str(ctx.get("expected", ""))
         hint = (M("config.allowed_guess", guess=repr(close[0]), allowed=allowed) if close
                 else M("config.allowed_values", allowed=allowed))
