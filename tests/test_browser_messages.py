@@ -529,7 +529,7 @@ def test_the_first_start_trains_with_the_preset_shown_and_the_queue_answers_in_c
         name = re.search(RUN_NAME, notice).group(1)
         folder = server.output / name
         # 512 px on the CPU: a few seconds a step for the tiny model (the 64 px images are upscaled).
-        wait_text(tab, "status", rf"第 \d+/40 步", timeout=150)
+        wait_text(tab, "status", r"第 \d+/40 步", timeout=150)
         events = run_events(server, name)
         started = next(e for e in events if e.type == "started")
         assert started.total_steps == 40 and started.buckets == {"512x512": 4}  # 2 images x 2 repeats x 10 epochs

@@ -1,4 +1,4 @@
-"""trainer/config.py: the schema, reading TOML from sd-scripts / lora-scripts / kohya_ss, errors, writing."""
+"""trainer/config/: the schema, reading TOML from sd-scripts / lora-scripts / kohya_ss, errors, writing."""
 from __future__ import annotations
 
 import os

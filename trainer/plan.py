@@ -137,7 +137,7 @@ def make_plan(
         epochs, source = max_train_epochs, "max_train_epochs"
         # max_train_epochs overrides max_train_steps, as in sd-scripts: kohya_ss files carry
         # both (max_train_steps = 1600 is its form's default), and the same file must train
-        # the same length here as there. config.py notes it in train.log.
+        # the same length here as there. trainer/config/checks.py notes it in train.log.
         total = epochs * steps_per_epoch
     elif max_train_steps is not None:
         total, source = max_train_steps, "max_train_steps"

@@ -1,6 +1,6 @@
 """Every word the page shows, in Chinese and English, in one table.
 
-The training options' help texts live in the schema (trainer/config.py field_help); this
+The training options' help texts live in the schema (trainer/config/schema.py, field_help); this
 module holds the rest: short field labels, buttons, section titles, status words and the
 messages the UI itself writes. `t(key, lang, **values)` looks a text up and fills it in.
 A unit test checks every entry has both languages and every schema field has a label.

@@ -229,9 +229,11 @@ def wire(page: Page, panel: RunPanel) -> None:
         try:
             url = ensure_tensorboard(Path(logdir), job.folder / "tensorboard.log")
         except TensorBoardFailed as exc:
-            return both(lambda lang: view.e(t("tb_failed", lang, message=t(exc.key, lang, **exc.values))))
+            failed = exc
+            return both(lambda lang: view.e(t("tb_failed", lang, message=t(failed.key, lang, **failed.values))))
         except OSError as exc:
-            return both(lambda lang: view.e(t("tb_failed", lang, message=exc.strerror or str(exc))))
+            detail = exc.strerror or str(exc)
+            return both(lambda lang: view.e(t("tb_failed", lang, message=detail)))
         link = f"<a href='{view.e(url)}' target='_blank' rel='noopener'>{view.e(url)}</a>"
         return both(lambda lang: f"{view.e(t('tb_started', lang))}{link} "
                                  f"{view.e(t('tb_remote', lang) if page.listen else '')}")
