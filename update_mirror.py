@@ -7,9 +7,15 @@
     python update_mirror.py --profile tuna   use one profile (official, tuna, aliyun, ustc, sjtu)
     python update_mirror.py --pip-index URL --torch-index URL --hub URL   a custom profile
     python update_mirror.py --dry-run ...    print every action without doing it
+    python update_mirror.py --lang en ...    print in English (zh: Chinese); default: DANLU_LANG, else the
+                                             system locale as trainer/messages.py reads it
 
 Stdlib only and Python 3.8+, so it runs with the system Python when .venv is broken or not
 made yet (the usual moment a user in China needs it: the first install timed out).
+
+Every line it prints is a catalogue message (trainer/texts/launch.py, "launch.*"), in Chinese or
+English. That one file is loaded by its path, not through the trainer package, whose other
+modules need Python 3.9 and packages a broken venv may lack; see `load_texts` and `Text`.
 
 What it writes:
   .venv/pip.conf (.venv\\pip.ini on Windows): pip reads a venv's own config file ("site"
@@ -22,20 +28,23 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import importlib.util
 import io
+import locale
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -50,10 +59,124 @@ VENV_DIR_NAME = ".venv"
 IS_WINDOWS = os.name == "nt"
 
 
+# ---------------------------------------------------------------------------------------------
+# Messages: catalogue ids from trainer/texts/launch.py, in Chinese or English
+# ---------------------------------------------------------------------------------------------
+
+LANGS = ("zh", "en")
+LAUNCH_TEXTS_FILE = PROJECT_ROOT / "trainer" / "texts" / "launch.py"
+_lang = ["en"]  # main() sets it from --lang; library callers (tests) get English
+_texts: List[Dict[str, Tuple[str, str]]] = []
+
+
+def load_texts(path: Path = LAUNCH_TEXTS_FILE) -> Dict[str, Tuple[str, str]]:
+    """The "launch.*" catalogue, loaded from its file by path; {} where it cannot be read.
+
+    By path rather than `import trainer.texts`: the package's __init__ imports every room, and
+    some need Python 3.9 (this script must run on 3.8) or break in a half-updated checkout.
+    """
+    try:
+        spec = importlib.util.spec_from_file_location("danlu_launch_texts", str(path))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return dict(module.TEXTS)
+    except Exception:  # noqa: BLE001  missing, unreadable or newer syntax: see `text`
+        return {}
+
+
+def catalogue() -> Dict[str, Tuple[str, str]]:
+    if not _texts:
+        _texts.append(load_texts())
+    return _texts[0]
+
+
+def default_lang(environ: Optional[Dict[str, str]] = None) -> str:
+    """zh or en: DANLU_LANG when it says one (the .bat scripts set it from the console code page
+    before they switch it to UTF-8), else the system locale the way trainer/messages.default_lang
+    reads it (a copy: that module cannot be imported on Python 3.8; a test keeps them equal):
+    the first of LC_ALL, LC_MESSAGES, LANG that is set, zh* Chinese; on Windows, which sets none,
+    the locale module. Nothing set, C or POSIX: Chinese, like start.sh. (Only on Windows is the
+    locale module asked: on Linux, Python turns an unset locale into C.UTF-8, which the module
+    reports as en_US.)
+    """
+    environ = os.environ if environ is None else environ
+    chosen = (environ.get("DANLU_LANG") or "").strip().lower()
+    if chosen in LANGS:
+        return chosen
+    name = next((environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if environ.get(v)), "")
+    if not name and IS_WINDOWS:
+        try:
+            name = locale.getlocale()[0] or ""
+        except ValueError:  # an unparsable locale setting: no language to tell
+            name = ""
+    lowered = name.lower()
+    if lowered.startswith(("zh", "chinese")):
+        return "zh"
+    if not lowered or lowered in ("c", "posix") or lowered.startswith(("c.", "posix.")):
+        return "zh"
+    return "en"
+
+
+def set_lang(lang: str) -> None:
+    _lang[0] = lang if lang in LANGS else "zh"
+
+
+def current_lang() -> str:
+    return _lang[0]
+
+
+def _value_text(value: Any, lang: str) -> Any:
+    if isinstance(value, Text):
+        return value.text(lang)
+    if isinstance(value, (list, tuple)):
+        return ("；" if lang == "zh" else "; ").join(str(_value_text(v, lang)) for v in value)
+    return value  # numbers keep their type for {seconds:g}; URLs, paths and names stay as they are
+
+
+@dataclass(frozen=True)
+class Text:
+    """One sentence: a catalogue id and its values, rendered in a language when printed."""
+
+    id: str
+    values: Tuple[Tuple[str, Any], ...] = ()
+
+    def text(self, lang: Optional[str] = None) -> str:
+        lang = lang if lang in LANGS else current_lang()
+        values = {key: _value_text(value, lang) for key, value in self.values}
+        pair = catalogue().get(self.id)
+        if pair is None:
+            # The catalogue file is missing or broken (a half-copied checkout): still say
+            # something, the id and the values, rather than fail the update.
+            return " ".join([self.id, *(f"{key}={value}" for key, value in values.items())])
+        return pair[LANGS.index(lang)].format(**values)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def T(msg_id: str, **values: Any) -> Text:
+    """T("launch.write", path=".venv/pip.conf")"""
+    return Text(msg_id, tuple(values.items()))
+
+
+def say(message: Union[Text, str] = "", prefix: str = "[update_mirror] ", file=None) -> None:
+    """Print one line in the current language; flush, since git and the start script print next."""
+    print(f"{prefix}{message}" if message != "" else "", file=file or sys.stdout, flush=True)
+
+
+def display_width(text: str) -> int:
+    """Columns on a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
 @dataclass(frozen=True)
 class MirrorProfile:
     name: str
-    description: str
+    description: str  # a catalogue id ("launch.profile_tuna") or plain text (a test's profile)
     pip_index: str
     torch_index: str
     # "simple": a PEP 503 index per CUDA tag (pip --index-url <torch_index>/cu128), as
@@ -62,6 +185,9 @@ class MirrorProfile:
     # as Aliyun's pytorch-wheels mirror serves.
     torch_index_style: str
     hub: str
+
+    def describe(self) -> str:
+        return str(T(self.description)) if self.description in catalogue() else self.description
 
     def probe_urls(self) -> List[Tuple[str, str]]:
         """(role, URL) pairs to measure: small pages that each service must answer."""
@@ -83,17 +209,17 @@ SJTU_PYTORCH_WHEELS = "https://mirror.sjtu.edu.cn/pytorch-wheels"
 BUILTIN_PROFILES: Dict[str, MirrorProfile] = {
     profile.name: profile
     for profile in (
-        MirrorProfile("official", "pypi.org + download.pytorch.org + huggingface.co (outside China)",
+        MirrorProfile("official", "launch.profile_official",
                       "https://pypi.org/simple", "https://download.pytorch.org/whl", "simple",
                       "https://huggingface.co"),
-        MirrorProfile("tuna", "Tsinghua TUNA PyPI + SJTU PyTorch wheels + hf-mirror.com",
+        MirrorProfile("tuna", "launch.profile_tuna",
                       "https://pypi.tuna.tsinghua.edu.cn/simple", SJTU_PYTORCH_WHEELS, "simple", HF_MIRROR),
-        MirrorProfile("aliyun", "Alibaba Cloud PyPI + PyTorch wheels + hf-mirror.com",
+        MirrorProfile("aliyun", "launch.profile_aliyun",
                       "https://mirrors.aliyun.com/pypi/simple", "https://mirrors.aliyun.com/pytorch-wheels",
                       "find-links", HF_MIRROR),
-        MirrorProfile("ustc", "USTC PyPI + SJTU PyTorch wheels + hf-mirror.com",
+        MirrorProfile("ustc", "launch.profile_ustc",
                       "https://mirrors.ustc.edu.cn/pypi/simple", SJTU_PYTORCH_WHEELS, "simple", HF_MIRROR),
-        MirrorProfile("sjtu", "SJTU PyPI + SJTU PyTorch wheels + hf-mirror.com",
+        MirrorProfile("sjtu", "launch.profile_sjtu",
                       "https://mirror.sjtu.edu.cn/pypi/web/simple", SJTU_PYTORCH_WHEELS, "simple", HF_MIRROR),
     )
 }
@@ -110,10 +236,13 @@ class ProbeResult:
     url: str
     ok: bool = False
     seconds: Optional[float] = None
-    detail: str = "no answer"
+    detail: Union[Text, str] = T("launch.no_answer")  # "HTTP 200" or a message
 
 
-def probe_url(url: str, timeout: float) -> Tuple[bool, float, str]:
+ROLE_TEXTS = {"pip index": "launch.role_pip", "PyTorch wheels": "launch.role_torch", "model hub": "launch.role_hub"}
+
+
+def probe_url(url: str, timeout: float) -> Tuple[bool, float, Union[Text, str]]:
     """GET url and wait for the response headers only (the body may be large): (ok, seconds, detail)."""
     request = urllib.request.Request(url, headers={"User-Agent": "danlu-update-mirror"})
     started = time.monotonic()
@@ -124,9 +253,9 @@ def probe_url(url: str, timeout: float) -> Tuple[bool, float, str]:
         # The host answered, but not with the page pip needs (403 from a blocked mirror, 404).
         return False, time.monotonic() - started, f"HTTP {error.code}"
     except urllib.error.URLError as error:
-        return False, time.monotonic() - started, f"unreachable ({error.reason})"
+        return False, time.monotonic() - started, T("launch.unreachable", reason=str(error.reason))
     except (OSError, HTTPException) as error:  # timeouts (socket.timeout is an OSError), resets
-        return False, time.monotonic() - started, f"unreachable ({type(error).__name__}: {error})"
+        return False, time.monotonic() - started, T("launch.unreachable", reason=f"{type(error).__name__}: {error}")
     return True, time.monotonic() - started, f"HTTP {status}"
 
 
@@ -141,7 +270,7 @@ def check_profiles(profiles: Sequence[MirrorProfile], timeout: float) -> List[Pr
     threads: List[threading.Thread] = []
     for profile in profiles:
         for role, url in profile.probe_urls():
-            result = ProbeResult(profile.name, role, url, detail=f"unreachable (no answer within {timeout:g} s)")
+            result = ProbeResult(profile.name, role, url, detail=T("launch.no_answer_within", seconds=timeout))
             results.append(result)
 
             def run(result: ProbeResult = result) -> None:
@@ -158,12 +287,20 @@ def check_profiles(profiles: Sequence[MirrorProfile], timeout: float) -> List[Pr
 
 
 def print_check_table(results: Sequence[ProbeResult]) -> None:
-    print("\nMirror check (测速):")
+    say()
+    say(T("launch.check_heading"), prefix="")
+    roles = {result.role: str(T(ROLE_TEXTS[result.role])) if result.role in ROLE_TEXTS else result.role
+             for result in results}
+    states = {True: str(T("launch.state_ok")), False: str(T("launch.state_fail"))}
+    details = [str(result.detail) for result in results]
     width = max(len(result.profile) for result in results)
-    for result in results:
+    role_width = max(display_width(role) for role in roles.values())
+    state_width = max(display_width(state) for state in states.values())
+    detail_width = max(34, *(display_width(detail) for detail in details))
+    for result, detail in zip(results, details):
         timing = f"{result.seconds * 1000:6.0f} ms" if result.ok and result.seconds is not None else "    --   "
-        state = "ok  " if result.ok else "FAIL"
-        print(f"  {result.profile:<{width}}  {result.role:<15} {state} {timing}  {result.detail:<34} {result.url}")
+        say(f"  {result.profile:<{width}}  {pad(roles[result.role], role_width)} {pad(states[result.ok], state_width)}"
+            f" {timing}  {pad(detail, detail_width)} {result.url}", prefix="")
 
 
 def pick_fastest(results: Sequence[ProbeResult]) -> Optional[str]:
@@ -234,7 +371,7 @@ def profile_from_settings(settings: dict) -> Optional[MirrorProfile]:
         return None
     official = BUILTIN_PROFILES["official"]
     return MirrorProfile(
-        settings.get(danlu_settings.MIRROR_PROFILE_KEY) or "custom", "from settings.json", pip_index,
+        settings.get(danlu_settings.MIRROR_PROFILE_KEY) or "custom", "launch.profile_from_settings", pip_index,
         settings.get(danlu_settings.TORCH_INDEX_KEY) or official.torch_index,
         settings.get(danlu_settings.TORCH_INDEX_STYLE_KEY) or "simple",
         settings.get(danlu_settings.HUB_ENDPOINT_KEY) or official.hub,
@@ -250,11 +387,11 @@ class Updater:
         self.settings_file = danlu_settings.settings_path(project_root)
         self.dry_run = dry_run
         self.files_written: List[str] = []
-        self.failures: List[str] = []
+        self.failures: List[Text] = []
 
-    def say(self, message: str) -> None:
-        # flush: the git and start-script output that follows goes straight to the same console.
-        print(f"[update_mirror] {'(dry run) would ' if self.dry_run else ''}{message}", flush=True)
+    def action(self, msg_id: str, **values: Any) -> None:
+        """An action about to be done, or in a dry run only described ("launch.write_dry")."""
+        say(T(msg_id + ("_dry" if self.dry_run else ""), **values))
 
     def write_file(self, path: Path, text: str) -> None:
         relative = path.relative_to(self.project_root)
@@ -263,10 +400,10 @@ class Updater:
         except FileNotFoundError:
             unchanged = False
         if unchanged:
-            print(f"[update_mirror] {relative} already says this; left as is")
+            say(T("launch.file_unchanged", path=str(relative)))
             return
-        self.say(f"write {relative}:")
-        print("    " + text.rstrip("\n").replace("\n", "\n    "))
+        self.action("launch.write", path=str(relative))
+        say("    " + text.rstrip("\n").replace("\n", "\n    "), prefix="")
         if not self.dry_run:
             path.parent.mkdir(parents=True, exist_ok=True)
             danlu_settings.write_text_atomically(path, text)
@@ -305,39 +442,31 @@ class Updater:
 
     def update_code(self, mirror_url: Optional[str]) -> None:
         if not self.is_git_checkout():
-            print("[update_mirror] this folder is not a git checkout (or git is not installed), so the code is "
-                  "not updated here. To update: download the new Danlu zip, unpack it beside this folder and "
-                  "move output/ and settings.json over (the new start script builds a new .venv); or install "
-                  "git and clone the project. 代码不是 git 仓库：请下载新版压缩包解压，再把 output/ 和 "
-                  "settings.json 复制过去。")
+            say(T("launch.not_git_checkout"))
             return
         branch_result = self.git("symbolic-ref", "--short", "-q", "HEAD")
         branch = branch_result.stdout.strip()
         if branch_result.returncode != 0 or not branch:
-            print("[update_mirror] the checkout is on a detached HEAD (a fixed version); not pulling. "
-                  "Run `git checkout main` first to follow the project.")
+            say(T("launch.detached_head"))
             return
         if mirror_url:
             command = ["pull", "--ff-only", mirror_url, branch]
-            source = f"the mirror remote {mirror_url}"
+            source = T("launch.source_mirror", url=mirror_url)
         elif self.git("rev-parse", "--abbrev-ref", "@{upstream}").returncode == 0:
-            command, source = ["pull", "--ff-only"], "the branch's upstream"
+            command, source = ["pull", "--ff-only"], T("launch.source_upstream")
         elif self.git("remote", "get-url", "origin").returncode == 0:
-            command, source = ["pull", "--ff-only", "origin", branch], "origin"
+            command, source = ["pull", "--ff-only", "origin", branch], T("launch.source_origin")
         else:
-            print("[update_mirror] this checkout has no remote to pull from; set one with "
-                  "--git-remote URL (e.g. a mirror of the Danlu repository).")
+            say(T("launch.no_remote"))
             return
-        self.say(f"run: git {' '.join(command)}   (code from {source})")
+        self.action("launch.run_git", command=f"git {' '.join(command)}", source=source)
         if self.dry_run:
             return
         result = self.git(*command)
-        print(("    " + (result.stdout + result.stderr).strip().replace("\n", "\n    ")).rstrip())
+        say(("    " + (result.stdout + result.stderr).strip().replace("\n", "\n    ")).rstrip(), prefix="")
         if result.returncode != 0:
-            self.failures.append("updating the code (git pull)")
-            print("[update_mirror] git pull failed. If the network to the code host is blocked, set a mirror "
-                  "remote with --git-remote URL; if you changed files yourself, `git status` shows them "
-                  "(a fast-forward pull refuses to overwrite them).")
+            self.failures.append(T("launch.failure_git"))
+            say(T("launch.git_pull_failed"))
 
     # -- packages --------------------------------------------------------------------------------
 
@@ -364,12 +493,15 @@ class Updater:
 
     def install(self) -> None:
         command = self.install_command()
-        self.say(f"run: {' '.join(command)}   (installs torch and the requirements that changed)")
+        self.action("launch.run_install", command=" ".join(command))
         if self.dry_run:
             return
-        environment = dict(os.environ, DANLU_NO_PAUSE="1")  # start.bat must not wait for a key here
+        # DANLU_NO_PAUSE: start.bat must not wait for a key here. DANLU_LANG: the start script
+        # speaks the language this script speaks (start.bat would otherwise see the UTF-8 code
+        # page update_mirror.bat switched to, not the person's).
+        environment = dict(os.environ, DANLU_NO_PAUSE="1", DANLU_LANG=current_lang())
         if subprocess.run(command, cwd=str(self.project_root), env=environment, check=False).returncode != 0:
-            self.failures.append("installing the requirements (start script --setup-only)")
+            self.failures.append(T("launch.failure_install"))
 
     def reapply(self) -> int:
         """Write the venv's pip config from settings.json (start.sh calls this after making a new venv)."""
@@ -432,13 +564,16 @@ def parse_args(argv: Optional[Sequence[str]], profile_names: Sequence[str]) -> a
     parser.add_argument("--dry-run", action="store_true", help="print every action without doing it")
     parser.add_argument("--reapply", action="store_true",
                         help="only rewrite the venv's pip config from settings.json (used by start.sh/start.bat)")
+    parser.add_argument("--lang", choices=LANGS, default=None,
+                        help="language of the messages: zh (Chinese) or en (English); default: DANLU_LANG, "
+                             "else the system locale (zh_* or none set: Chinese)")
     return parser.parse_args(argv)
 
 
 def custom_profile(args: argparse.Namespace, base: MirrorProfile) -> MirrorProfile:
     return MirrorProfile(
         "custom" if (args.pip_index or args.torch_index or args.hub) else base.name,
-        "given on the command line",
+        "launch.profile_from_command_line",
         (args.pip_index or base.pip_index).rstrip("/"),
         (args.torch_index or base.torch_index).rstrip("/"),
         args.torch_index_style or base.torch_index_style,
@@ -449,22 +584,28 @@ def custom_profile(args: argparse.Namespace, base: MirrorProfile) -> MirrorProfi
 def main(argv: Optional[Sequence[str]] = None, profiles: Optional[Dict[str, MirrorProfile]] = None,
          project_root: Path = PROJECT_ROOT) -> int:
     """Entry point; `profiles` and `project_root` let tests point it at local servers and folders."""
-    if hasattr(sys.stdout, "reconfigure"):
-        # A console that cannot show a character must not crash the update (cp936 consoles, pipes).
-        sys.stdout.reconfigure(errors="replace")
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            # A console that cannot show a character must not crash the update (cp936 consoles, pipes).
+            stream.reconfigure(errors="replace")
     profiles = BUILTIN_PROFILES if profiles is None else profiles
     args = parse_args(argv, list(profiles))
+    set_lang(args.lang or default_lang())
+    lang = current_lang()
     updater = Updater(Path(project_root), args.dry_run)
 
     if args.list:
         for profile in profiles.values():
-            print(f"{profile.name:<10} {profile.description}\n{'':<10} pip {profile.pip_index} | "
-                  f"torch {profile.torch_index} ({profile.torch_index_style}) | hub {profile.hub}")
+            urls = T("launch.list_urls", pip_index=profile.pip_index, torch_index=profile.torch_index,
+                     style=profile.torch_index_style, hub=profile.hub)
+            say(f"{profile.name:<10} {profile.describe()}\n{'':<10} {urls}", prefix="")
         return 0
     try:
         settings = danlu_settings.load_settings(updater.settings_file)
     except danlu_settings.SettingsError as error:
-        print(f"[update_mirror] {error}", file=sys.stderr)
+        # Its catalogue (trainer/texts/model.py) through trainer.messages; English where that
+        # cannot be imported (Python 3.8), as trainer/settings.py decides.
+        say(error.text(lang), file=sys.stderr)
         return 1
     if args.reapply:
         return updater.reapply()
@@ -479,10 +620,11 @@ def main(argv: Optional[Sequence[str]] = None, profiles: Optional[Dict[str, Mirr
         results = check_profiles(to_check, args.timeout)
         print_check_table(results)
         fastest = pick_fastest(results)
-        print(f"\nfastest usable profile: {fastest}" if fastest else "\nno profile's package index answered")
+        say()
+        say(T("launch.fastest_usable", name=fastest) if fastest else T("launch.no_mirror_answered"), prefix="")
         return 0 if fastest else 1
 
-    previous_profile = settings.get(danlu_settings.MIRROR_PROFILE_KEY) or "none (pip's defaults)"
+    previous_profile: Union[Text, str] = settings.get(danlu_settings.MIRROR_PROFILE_KEY) or T("launch.no_profile")
     chosen: Optional[MirrorProfile]
     if args.profile or has_custom_urls:
         base = profiles.get(args.profile or "", None) or profile_from_settings(settings) or BUILTIN_PROFILES["official"]
@@ -490,18 +632,19 @@ def main(argv: Optional[Sequence[str]] = None, profiles: Optional[Dict[str, Mirr
     elif args.keep_profile:
         chosen = profile_from_settings(settings)
         if chosen is None:
-            print("[update_mirror] no profile saved yet: pip keeps its own defaults")
+            say(T("launch.no_saved_profile"))
     else:
         # No choice given (a double-click on update_mirror.bat), or --pick-fastest: measure.
         results = check_profiles(list(profiles.values()), args.timeout)
         print_check_table(results)
         fastest = pick_fastest(results)
         if fastest is None:
-            print("\n[update_mirror] no mirror's package index answered: check the network connection "
-                  "(网络不通：请检查网络连接或代理设置).", file=sys.stderr)
+            say(file=sys.stderr)
+            say(T("launch.no_mirror_answered"), file=sys.stderr)
             return 1
         chosen = profiles[fastest]
-        print(f"\n[update_mirror] fastest profile: {chosen.name} ({chosen.description})")
+        say()
+        say(T("launch.fastest_profile", name=chosen.name, description=chosen.describe()))
 
     if args.git_remote is not None:
         settings = dict(settings)
@@ -524,25 +667,31 @@ def main(argv: Optional[Sequence[str]] = None, profiles: Optional[Dict[str, Mirr
         updater.install()
     packages_after = updater.installed_packages() if not args.dry_run else packages_before
 
-    print("\n[update_mirror] summary (变更):")
-    print(f"  profile: {previous_profile} -> {chosen.name if chosen else previous_profile}")
+    say()
+    say(T("launch.summary_heading"))
+    say(T("launch.summary_profile", before=previous_profile, after=chosen.name if chosen else previous_profile),
+        prefix="  ")
     if chosen is not None:
-        print(f"    pip index {chosen.pip_index}; PyTorch wheels {chosen.torch_index} ({chosen.torch_index_style}); "
-              f"model hub {chosen.hub}")
-    print(f"  files {'to write' if args.dry_run else 'written'}: {', '.join(updater.files_written) or 'none'}")
+        say(T("launch.summary_urls", pip_index=chosen.pip_index, torch_index=chosen.torch_index,
+              style=chosen.torch_index_style, hub=chosen.hub), prefix="    ")
+    files = ", ".join(updater.files_written) or T("launch.none")
+    say(T("launch.summary_files_dry" if args.dry_run else "launch.summary_files", files=files), prefix="  ")
     if head_before and args.dry_run:
-        print(f"  git HEAD: {head_before[:12]} (not pulled in a dry run)")
+        say(T("launch.summary_head_dry", head=head_before[:12]), prefix="  ")
     elif head_before:
-        print(f"  git HEAD: {head_before[:12]} -> {(head_after or head_before)[:12]}"
-              + (" (unchanged)" if head_after == head_before else ""))
+        after = (head_after or head_before)[:12]
+        say(T("launch.summary_head_unchanged" if after == head_before[:12] else "launch.summary_head",
+              before=head_before[:12], after=after), prefix="  ")
     changes = describe_package_changes(packages_before, packages_after)
-    print(f"  packages changed: {len(changes) or 'none'}")
+    say(T("launch.summary_packages", count=len(changes) or T("launch.none")), prefix="  ")
     for line in changes:
-        print(f"    {line}")
+        say(line, prefix="    ")
     if updater.failures:
-        print(f"\n[update_mirror] FAILED: {'; '.join(updater.failures)}", file=sys.stderr)
+        say(file=sys.stderr)
+        say(T("launch.failed", steps=updater.failures), file=sys.stderr)
         return 1
-    print("\n[update_mirror] done. Start Danlu with start.bat / ./start.sh (完成，可以启动丹炉了).")
+    say()
+    say(T("launch.done"))
     return 0
 
 

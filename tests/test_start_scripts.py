@@ -6,6 +6,10 @@ a requirement and pytest: every branch of the script runs (new venv, torch first
 stamps, --reinstall, GPU detection, test mode, launch, failure) in seconds, and the index's
 request log shows whether pip was asked at all. One test does the real first install on this
 machine (real torch wheel, every pin of requirements.txt), about a minute.
+
+The scripts print in the person's language (their own small catalogues: `text` in start.sh,
+`:say` in the .bat files); the tests that read their words run them in an English locale, and
+the language tests run both.
 """
 from __future__ import annotations
 
@@ -25,7 +29,19 @@ from local_index import base_python, isolated_pip_environment, refused_address
 import update_mirror
 from trainer import settings as danlu_settings
 
-SCRIPT_FILES = ["start.sh", "update_mirror.py", "trainer/__init__.py", "trainer/settings.py", ".ci/run"]
+SCRIPT_FILES = ["start.sh", "update_mirror.py", "trainer/__init__.py", "trainer/settings.py",
+                "trainer/texts/launch.py", ".ci/run"]
+LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "DANLU_LANG")
+CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]")
+
+
+def in_locale(environment: dict, locale_name: str | None = "en_US.UTF-8", **extra: str) -> dict:
+    """environment with LANG = locale_name (none when None) and no other language setting."""
+    result = {key: value for key, value in environment.items() if key not in LANGUAGE_VARIABLES}
+    if locale_name is not None:
+        result["LANG"] = locale_name
+    result.update(extra)
+    return result
 
 
 def copy_scripts(destination: Path) -> Path:
@@ -58,7 +74,7 @@ def run_start(project: Path, *args: str, env: dict, script: str = "./start.sh") 
 
 
 def hermetic_environment(tmp_path: Path, **extra: str) -> dict:
-    return isolated_pip_environment(tmp_path / "home", {"DANLU_PYTHON": base_python(), **extra})
+    return in_locale(isolated_pip_environment(tmp_path / "home", {"DANLU_PYTHON": base_python(), **extra}))
 
 
 def venv_value(project: Path, code: str) -> str:
@@ -177,7 +193,7 @@ def test_start_sh_real_first_install_on_this_machine(tmp_path):
     project = copy_scripts(tmp_path / "danlu")
     for name in ("requirements.txt", "requirements-test.txt"):
         shutil.copy2(ROOT / name, project / name)
-    environment = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV",)}
+    environment = in_locale({key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV",)})
 
     started = time.monotonic()
     first = run_start(project, "--setup-only", env=environment)
@@ -199,6 +215,87 @@ def test_start_sh_real_first_install_on_this_machine(tmp_path):
     print(f"real first install {first_seconds:.0f}s, second start {second_seconds:.2f}s")
 
 
+def prepared_project(tmp_path: Path) -> Path:
+    """A project whose .venv is set up already (its python is this machine's, the stamps match):
+    ./start.sh --setup-only goes straight to "up to date" and "setup done", with no pip at all."""
+    project = copy_scripts(tmp_path / "danlu")
+    (project / "requirements.txt").write_text("danlu-probe==1.0\n", encoding="utf-8")
+    (project / ".venv/bin").mkdir(parents=True)
+    (project / ".venv/bin/python").symlink_to(base_python())
+    (project / ".venv/danlu-torch.stamp").write_text("torch-2.13.0-cpu\n", encoding="utf-8")
+    shutil.copy2(project / "requirements.txt", project / ".venv/danlu-runtime.stamp")
+    return project
+
+
+@pytest.mark.parametrize("locale_name,extra,args,chinese", [
+    ("zh_CN.UTF-8", {}, [], True),
+    ("en_US.UTF-8", {}, [], False),
+    (None, {}, [], True),  # nothing set: Chinese (Danlu's rule)
+    ("C.UTF-8", {}, [], True),
+    ("zh_CN.UTF-8", {"DANLU_LANG": "en"}, [], False),  # what update_mirror.py passes on
+    ("en_US.UTF-8", {"LC_ALL": "zh_CN.UTF-8"}, [], True),  # LC_ALL first
+    ("zh_CN.UTF-8", {}, ["--lang", "en"], False),  # app.py's option speaks for the script too
+    ("en_US.UTF-8", {}, ["--lang=zh"], True),
+], ids=["LANG=zh_CN", "LANG=en_US", "no locale", "LANG=C", "DANLU_LANG=en", "LC_ALL=zh_CN", "--lang en", "--lang=zh"])
+def test_start_sh_speaks_the_persons_language(tmp_path, locale_name, extra, args, chinese):
+    project = prepared_project(tmp_path)
+    environment = in_locale(isolated_pip_environment(tmp_path / "home"), locale_name, DANLU_TORCH_VARIANT="cpu", **extra)
+    ready = run_start(project, "--setup-only", *args, env=environment)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    lines = [line for line in ready.stdout.splitlines() if line.strip()]
+    if chinese:
+        assert lines == ["[danlu] .venv 已是最新，没有要安装的（./start.sh --reinstall 可以重新安装）", "[danlu] 安装完成"]
+    else:
+        assert lines == ["[danlu] .venv is up to date (nothing to install; ./start.sh --reinstall installs again)",
+                         "[danlu] setup done"]
+
+    # A failure: no .venv and no usable Python. The step and what to do, in the same language.
+    shutil.rmtree(project / ".venv")
+    environment["DANLU_PYTHON"] = str(tmp_path / "no-python")
+    failed = run_start(project, "--setup-only", *args, env=environment)
+    assert failed.returncode == 1
+    output = failed.stdout + failed.stderr
+    if chinese:
+        assert "[danlu] 这一步失败了：查找 Python 3.10、3.11 或 3.12" in failed.stderr
+        assert f"需要 64 位的 Python 3.10、3.11 或 3.12（DANLU_PYTHON={tmp_path / 'no-python'} 不是这样的 Python）。请安装一个" \
+            in failed.stderr
+        assert "FAILED" not in output and "finding" not in output
+    else:
+        assert "[danlu] FAILED while finding Python 3.10, 3.11 or 3.12:" in failed.stderr
+        assert f"is needed (DANLU_PYTHON={tmp_path / 'no-python'} is not one). Install one" in failed.stderr
+        assert not CJK.search(output), output
+
+
+def shell_catalogue() -> dict:
+    """start.sh's `text`: key -> (zh, en)."""
+    text = (ROOT / "start.sh").read_text(encoding="utf-8")
+    body = text[text.index("\ntext() {"):text.index("\n}\n", text.index("\ntext() {"))]
+    entries = re.findall(r"^\s+(\w+)\)\s+zh=(['\"])(.*?)\2\s*[;\n]\s*en=(['\"])(.*?)\4 ;;$", body, re.M | re.S)
+    return {key: (zh, en) for key, _, zh, _, en in entries}
+
+
+def test_start_sh_catalogue_has_both_languages_for_every_line_it_prints():
+    catalogue = shell_catalogue()
+    text = (ROOT / "start.sh").read_text(encoding="utf-8")
+    assert len(catalogue) == text[text.index("\ntext() {"):].split("\n  esac")[0].count(" ;;") - 1  # all but `*)`
+    for key, (zh, en) in catalogue.items():
+        # printf formats: the same values in the same order (printf cannot reorder them).
+        assert re.findall(r"%.", zh) == re.findall(r"%.", en) and set(re.findall(r"%.", en)) <= {"%s"}, key
+        assert not CJK.search(en), key
+        assert CJK.search(zh), key
+    used = set(re.findall(r"\bsay (\w+)", text)) | set(re.findall(r"^install_requirements (\w+)", text, re.M)) \
+        | set(re.findall(r"^  install_requirements (\w+)", text, re.M))
+    used.discard("KEY")
+    assert used == set(catalogue), (sorted(used - set(catalogue)), sorted(set(catalogue) - used))
+    # Every line it prints goes through the catalogue: no printf/echo/step of English words.
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") or "say " in stripped or "text " in stripped:
+            continue
+        assert not re.search(r"\b(step|fail) [\"'][A-Za-z]", stripped), line
+        assert not re.search(r"printf '[^']*[A-Za-z]{3,}", stripped.replace("[danlu]", "")), line
+
+
 def test_start_sh_is_valid_bash():
     for script in ("start.sh", ".ci/run"):
         result = subprocess.run(["bash", "-n", str(ROOT / script)], capture_output=True, text=True)
@@ -212,19 +309,77 @@ BATCH_FILES = ["start.bat", "update_mirror.bat"]
 
 
 @pytest.mark.parametrize("name", BATCH_FILES)
-def test_batch_file_is_ascii_with_crlf_line_endings(name):
+def test_batch_file_is_ascii_but_for_the_chinese_lines_at_the_end_with_crlf_line_endings(name):
     data = (ROOT / name).read_bytes()
-    # cmd reads a .bat in the console's code page (GBK on Chinese Windows): only ASCII is safe.
-    non_ascii = [(number + 1, line) for number, line in enumerate(data.split(b"\n")) if max(line, default=0) > 127]
-    assert not non_ascii, f"non-ASCII bytes on lines {[n for n, _ in non_ascii]}"
+    # cmd reads a .bat in the console's code page (GBK on Chinese Windows): only ASCII is safe
+    # until `chcp 65001` has run. The Chinese lines of :say are UTF-8 (no byte-order mark, which
+    # cmd would read as a command), all after the last label, so no goto or call lands among them.
+    assert not data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8").split("\r\n")
+    non_ascii = [number for number, line in enumerate(lines) if not line.isascii()]
+    assert non_ascii, "the Chinese lines are missing"
+    chcp_line = lines.index("chcp 65001 >nul")
+    last_label = max(number for number, line in enumerate(lines) if line.startswith(":"))
+    assert lines[last_label] == ":say_zh" and min(non_ascii) > max(chcp_line, last_label)
+    for number in non_ascii:
+        assert re.fullmatch(r'if "%~1"=="\w+" (echo \[danlu\] |set "STEP=)[^&|<>^]*', lines[number]), lines[number]
     # LF-only .bat files make cmd's goto/call land on the wrong lines.
     assert data.count(b"\n") == data.count(b"\r\n") and data.endswith(b"\r\n")
     assert b"\r\r" not in data
 
 
+def batch_catalogue(name: str) -> tuple[dict, dict]:
+    """The :say lines of a .bat: key -> [(echo|set, text), ...], English and Chinese."""
+    lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
+    english, chinese = {}, {}
+    table = None
+    for line in lines:
+        if line in (":say", ":say_zh"):
+            table = english if line == ":say" else chinese
+            continue
+        found = re.fullmatch(r'if "%~1"=="(\w+)" (?:echo \[danlu\] (.*)|set "STEP=(.*)")', line)
+        if table is not None and found:
+            table.setdefault(found.group(1), []).append(("echo" if found.group(2) is not None else "set",
+                                                          found.group(2) if found.group(2) is not None else found.group(3)))
+    return english, chinese
+
+
+@pytest.mark.parametrize("name", BATCH_FILES)
+def test_batch_file_says_every_line_in_both_languages(name):
+    english, chinese = batch_catalogue(name)
+    assert english and set(english) == set(chinese)
+    text = (ROOT / name).read_text(encoding="utf-8")
+    used = set(re.findall(r"call :say (\w+)", text))
+    used |= {f"step_{kind}_requirements" for kind in re.findall(r"call :install_requirements (\w+)", text)}
+    used.discard("step_")
+    assert {key for key in used if "%" not in key} == set(english), name
+    for key in english:
+        assert [kind for kind, _ in english[key]] in ([kind for kind, _ in chinese[key]], ["echo", "echo"]), key
+        en_text, zh_text = " ".join(t for _, t in english[key]), " ".join(t for _, t in chinese[key])
+        assert set(re.findall(r"%\w+%", en_text)) == set(re.findall(r"%\w+%", zh_text)), key
+        assert en_text.isascii() and not CJK.search(en_text), key
+        assert CJK.search(zh_text), key
+    # No sentence outside the catalogue: every other echo shows a value, a path or a blank line.
+    outside = [line for line in text.splitlines() if line.startswith("echo ")
+               and not line.startswith("if ") and line not in ("echo.",)]
+    assert all(line.startswith(("echo [danlu] %", 'echo [danlu] "%~dp0"', "echo   ")) for line in outside), outside
+
+
+def test_batch_files_choose_the_language_before_the_code_page_becomes_utf8():
+    for name in BATCH_FILES:
+        lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
+        chcp = lines.index("chcp 65001 >nul")
+        head = "\n".join(lines[:chcp])
+        # DANLU_LANG first (update_mirror.py passes its language on), then code page 936, then the locale.
+        assert head.index('if /i "%DANLU_LANG%"=="zh"') < head.index('chcp | findstr /c:"936"') \
+            < head.index('reg query "HKCU\\Control Panel\\International" /v LocaleName')
+        assert ":lang_known" in head and 'set "DANLU_LANG=en"' in head
+        assert 'if "%DANLU_LANG%"=="zh" goto :say_zh' in lines
+
+
 @pytest.mark.parametrize("name", BATCH_FILES)
 def test_batch_file_labels_exist_and_paths_are_quoted(name):
-    text = (ROOT / name).read_text(encoding="ascii")
+    text = (ROOT / name).read_text(encoding="utf-8")
     lines = [line.strip() for line in text.splitlines()]
     code = [line for line in lines if line and not line.lower().startswith("rem ")]
     labels = {line[1:].split()[0].lower() for line in code if line.startswith(":") and not line.startswith("::")}
@@ -243,7 +398,7 @@ def test_batch_file_labels_exist_and_paths_are_quoted(name):
 
 
 def test_start_bat_calls_only_files_that_exist_and_mirrors_start_sh():
-    text = (ROOT / "start.bat").read_text(encoding="ascii")
+    text = (ROOT / "start.bat").read_text(encoding="utf-8")
     code = "\n".join(line for line in text.splitlines() if not line.strip().lower().startswith("rem "))
     # Files the script runs or reads, not the ones it writes into %VENV%; app.py is optional
     # (guarded by `if not exist "app.py"`).

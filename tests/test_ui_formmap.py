@@ -1,6 +1,8 @@
 """The form and the schema both ways (ui/formmap.py), the text table (ui/i18n.py), presets."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from trainer.config import TrainConfig, config_from_dict
@@ -53,6 +55,10 @@ def test_default_language_from_the_locale(monkeypatch):
     assert i18n.default_lang() == "zh"
     monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
     assert i18n.default_lang() == "en"
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    if sys.platform != "win32":  # none set: none chosen (not Python's own C.UTF-8 coercion, "en_US")
+        assert i18n.default_lang() == "zh"
 
 
 def test_default_form_gives_the_schema_defaults():

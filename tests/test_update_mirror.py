@@ -3,11 +3,16 @@
 update_mirror.py runs with the base interpreter (no packages), as it must when .venv is broken;
 pip runs in an environment that sees no config but the venv's own file (local_index.py), so a
 package that installs proves the file update_mirror.py wrote is the one pip used.
+
+Its lines are catalogue messages (trainer/texts/launch.py) in Chinese or English: the tests that
+read its words run it in an English locale; the language tests at the end run both.
 """
 from __future__ import annotations
 
 import ast
+import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +33,18 @@ from local_index import (
 import update_mirror
 from trainer import settings as danlu_settings
 
-PROJECT_FILES = ["update_mirror.py", "start.sh", "trainer/__init__.py", "trainer/settings.py"]
+PROJECT_FILES = ["update_mirror.py", "start.sh", "trainer/__init__.py", "trainer/settings.py",
+                 "trainer/texts/launch.py"]
+LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "DANLU_LANG")
+
+
+def in_locale(environment: dict, locale_name: str | None = "en_US.UTF-8", **extra: str) -> dict:
+    """environment with LANG = locale_name (none when None) and no other language setting."""
+    result = {key: value for key, value in environment.items() if key not in LANGUAGE_VARIABLES}
+    if locale_name is not None:
+        result["LANG"] = locale_name
+    result.update(extra)
+    return result
 
 
 def copy_project(destination: Path, requirements: str = "danlu-probe==1.0\n") -> Path:
@@ -98,7 +114,7 @@ def test_check_reports_the_live_address_and_the_dead_ones_within_the_timeout(loc
         started = time.monotonic()
         result = run_update_mirror(project, "--check", "--timeout", "1", "--pip-index", f"{local_index.url}/simple",
                                    "--torch-index", silent.url, "--hub", refused,
-                                   env=isolated_pip_environment(tmp_path / "home"))
+                                   env=in_locale(isolated_pip_environment(tmp_path / "home")))
         elapsed = time.monotonic() - started
     finally:
         silent.close()
@@ -156,7 +172,7 @@ def git(repository: Path, *args: str, env: dict) -> str:
 
 
 def git_environment(home: Path) -> dict:
-    return isolated_pip_environment(home, {
+    return in_locale(isolated_pip_environment(home), **{
         "GIT_AUTHOR_NAME": "Danlu Test", "GIT_AUTHOR_EMAIL": "test@danlu.invalid",
         "GIT_COMMITTER_NAME": "Danlu Test", "GIT_COMMITTER_EMAIL": "test@danlu.invalid",
         "DANLU_PYTHON": base_python(),
@@ -232,7 +248,7 @@ def test_dry_run_prints_every_action_and_changes_nothing(local_index, tmp_path):
 
 def test_builtin_profiles_round_trip_and_keep_what_others_wrote(tmp_path):
     project = copy_project(tmp_path / "danlu")
-    environment = isolated_pip_environment(tmp_path / "home")
+    environment = in_locale(isolated_pip_environment(tmp_path / "home"))
     (project / ".venv").mkdir()
     (project / ".venv/pip.conf").write_text("[global]\ntimeout = 60\n", encoding="utf-8")
     danlu_settings.save_settings({"ui_language": "zh"}, project / "settings.json")
@@ -326,3 +342,187 @@ def test_update_mirror_and_settings_use_only_the_standard_library():
                 imported.add(node.module.split(".")[0])
         third_party = imported - set(sys.stdlib_module_names) - {"__future__", "trainer"}
         assert not third_party, f"{relative} imports {third_party}"
+
+
+# ---- the person's language: every line from the catalogue (trainer/texts/launch.py) --------------
+
+CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]")
+# What stays as it is inside a Chinese sentence: URLs, paths and file names, options, package
+# names and versions, commands in backquotes, and the operating system's own error text.
+VERBATIM = re.compile(r"\S+://\S+|`[^`]*`|\[Errno \d+\][^）\n]*|\S*[/\\._=+-]\S*|\d\S*")
+ENGLISH_RUN = re.compile(r"\b[A-Za-z]+\b(?:[ ,;:]+\b[A-Za-z]+\b){2,}")
+
+
+def assert_chinese(output: str) -> None:
+    """Chinese lines only: each sentence has Chinese and no three English words in a row."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines and CJK.search(output), output
+    for line in lines:
+        if line.startswith("    ") and not CJK.search(line):
+            continue  # file contents, package changes and git's output, shown as they are
+        words = VERBATIM.sub(" ", line.replace("[update_mirror]", "").replace("[danlu]", ""))
+        assert not ENGLISH_RUN.search(words), f"English in a Chinese line: {line!r}"
+
+
+def assert_english(output: str) -> None:
+    assert output.strip() and not CJK.search(output), f"Chinese in the English output:\n{output}"
+
+
+def dead_check(project: Path, *args: str, env: dict) -> subprocess.CompletedProcess:
+    dead = refused_address()
+    return run_update_mirror(project, "--check", "--timeout", "1", "--pip-index", f"{dead}/simple",
+                             "--torch-index", dead, "--hub", dead, *args, env=env)
+
+
+@pytest.mark.parametrize("how,chinese", [
+    (("--lang", "zh", "en_US.UTF-8"), True),
+    (("--lang", "en", "zh_CN.UTF-8"), False),
+    ((None, None, "zh_CN.UTF-8"), True),
+    ((None, None, "en_US.UTF-8"), False),
+    ((None, None, None), True),  # no locale set: Chinese, as trainer/messages.py decides
+    ((None, None, "C.UTF-8"), True),
+], ids=["--lang zh", "--lang en", "LANG=zh_CN", "LANG=en_US", "no locale", "LANG=C"])
+def test_a_dead_mirror_is_reported_in_the_persons_language(tmp_path, how, chinese):
+    option, lang, locale_name = how
+    project = copy_project(tmp_path / "danlu")
+    result = dead_check(project, *([option, lang] if option else []),
+                        env=in_locale(isolated_pip_environment(tmp_path / "home"), locale_name))
+    assert result.returncode == 1, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    if chinese:
+        assert_chinese(output)
+        assert "镜像测速：" in output and "失败" in output and "连不上（[Errno 111] Connection refused）" in output
+        assert "没有一个镜像的软件包索引有响应：请检查网络连接或代理设置" in output
+    else:
+        assert_english(output)
+        assert "Mirror check:" in output and "FAIL" in output and "unreachable" in output
+        assert "no mirror's package index answered: check the network connection" in output
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_update_summary_and_a_failed_install_in_the_persons_language(tmp_path, lang):
+    """The whole run in one language: writing the files, the code that cannot be pulled, the
+    start script it runs (which fails: no Python), the summary and the failure."""
+    project = copy_project(tmp_path / "danlu")
+    environment = in_locale(isolated_pip_environment(tmp_path / "home"), "en_US.UTF-8" if lang == "zh" else "zh_CN.UTF-8",
+                            DANLU_PYTHON=str(tmp_path / "no-python"))
+    result = run_update_mirror(project, "--profile", "tuna", "--lang", lang, env=environment)
+    assert result.returncode == 1, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    if lang == "zh":
+        assert_chinese(output)
+        for expected in ("写入 .venv/pip.conf：", "不是 git 仓库", "运行：bash start.sh --setup-only", "变更汇总：",
+                         "镜像方案：无（pip 的默认源） -> tuna", "软件包索引 https://pypi.tuna.tsinghua.edu.cn/simple",
+                         "写入的文件：.venv/pip.conf, settings.json", "有变化的软件包：无",
+                         "这一步失败了：查找 Python 3.10、3.11 或 3.12",  # start.sh, in the language it was given
+                         "没有完成：安装依赖（启动脚本 --setup-only）。原因见上面的输出"):
+            assert expected in output, expected
+    else:
+        assert_english(output)
+        for expected in ("write .venv/pip.conf:", "not a git checkout", "run: bash start.sh --setup-only", "summary:",
+                         "profile: none (pip's defaults) -> tuna", "pip index https://pypi.tuna.tsinghua.edu.cn/simple",
+                         "files written: .venv/pip.conf, settings.json", "packages changed: none",
+                         "FAILED while finding Python 3.10, 3.11 or 3.12",
+                         "FAILED: installing the requirements (start script --setup-only). The messages above say why"):
+            assert expected in output, expected
+
+    # Nothing to install: the summary ends with "done"; a dry run says what it would do.
+    done = run_update_mirror(project, "--profile", "official", "--no-install", "--lang", lang, env=environment)
+    dry = run_update_mirror(project, "--dry-run", "--profile", "tuna", "--no-install", "--lang", lang, env=environment)
+    assert done.returncode == 0 and dry.returncode == 0, done.stdout + done.stderr + dry.stdout + dry.stderr
+    if lang == "zh":
+        assert_chinese(done.stdout + dry.stdout)
+        assert "镜像方案：tuna -> official" in done.stdout and "完成，用 start.bat 或 ./start.sh 启动丹炉。" in done.stdout
+        assert "（演练）将写入 .venv/pip.conf：" in dry.stdout and "（演练）将运行：bash start.sh" not in dry.stdout
+        assert "将写入的文件：" in dry.stdout
+    else:
+        assert_english(done.stdout + dry.stdout)
+        assert "profile: tuna -> official" in done.stdout and "done. Start Danlu" in done.stdout
+        assert "(dry run) would write .venv/pip.conf:" in dry.stdout and "files to write:" in dry.stdout
+
+
+def test_list_and_danlu_lang_override_the_locale(tmp_path):
+    project = copy_project(tmp_path / "danlu")
+    home = isolated_pip_environment(tmp_path / "home")
+    chinese = run_update_mirror(project, "--list", env=in_locale(home, "en_US.UTF-8", DANLU_LANG="zh"))
+    english = run_update_mirror(project, "--list", env=in_locale(home, "zh_CN.UTF-8", DANLU_LANG="en"))
+    assert chinese.returncode == 0 and english.returncode == 0
+    assert_chinese(chinese.stdout)
+    assert "清华 TUNA 的 PyPI 镜像" in chinese.stdout and "软件包 https://pypi.tuna.tsinghua.edu.cn/simple" in chinese.stdout
+    assert_english(english.stdout)
+    assert "Tsinghua TUNA PyPI" in english.stdout and "pip https://pypi.tuna.tsinghua.edu.cn/simple" in english.stdout
+
+
+def test_every_message_update_mirror_prints_is_in_the_catalogue():
+    from trainer.texts import CATALOGUE
+
+    source = (ROOT / "update_mirror.py").read_text(encoding="utf-8")
+    used = set(re.findall(r'\bT\(\s*"(launch\.\w+)"', source))
+    used |= set(re.findall(r'T\("(launch\.\w+)" if ', source)) | set(re.findall(r' else "(launch\.\w+)"', source))
+    actions = set(re.findall(r'\.action\(\s*"(launch\.\w+)"', source))
+    used |= actions | {f"{action}_dry" for action in actions}
+    used |= {profile.description for profile in update_mirror.BUILTIN_PROFILES.values()}
+    used |= set(update_mirror.ROLE_TEXTS.values())
+    used |= set(re.findall(r'"(launch\.profile_from_\w+)"', source))
+    assert len(used) > 40
+    assert used <= set(CATALOGUE), sorted(used - set(CATALOGUE))
+    launch_ids = {key for key in CATALOGUE if key.startswith("launch.")}
+    assert launch_ids <= used, f"catalogue entries nothing prints: {sorted(launch_ids - used)}"
+    # update_mirror.py reads the file itself; it is the one the catalogue holds, not a copy.
+    assert update_mirror.load_texts() == {key: CATALOGUE[key] for key in launch_ids}
+    # Every print goes through `say`, whose text is a catalogue message or a value.
+    assert source.count("print(") == 2  # `say` itself, and the venv's one-line package query
+
+
+def test_default_language_is_the_one_trainer_messages_chooses(monkeypatch):
+    from trainer import messages
+
+    for setting in ({"LANG": "zh_CN.UTF-8"}, {"LANG": "zh_TW.UTF-8"}, {"LANG": "en_US.UTF-8"},
+                    {"LANG": "C.UTF-8"}, {"LANG": "POSIX"}, {"LANG": "de_DE.UTF-8"},
+                    {"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, {"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US"}):
+        for name in LANGUAGE_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in setting.items():
+            monkeypatch.setenv(name, value)
+        assert update_mirror.default_lang() == messages.default_lang(), setting
+    # Nothing set: Chinese. (trainer.messages asks the locale module there, which on Linux says
+    # en_US: Python has turned the unset locale into C.UTF-8. On Windows both ask it.)
+    if not update_mirror.IS_WINDOWS:
+        assert update_mirror.default_lang({}) == "zh"
+    assert update_mirror.default_lang({"DANLU_LANG": "en", "LANG": "zh_CN.UTF-8"}) == "en"
+    assert update_mirror.default_lang({"DANLU_LANG": "ZH", "LANG": "en_US.UTF-8"}) == "zh"
+    assert update_mirror.default_lang({"DANLU_LANG": "fr", "LANG": "en_US.UTF-8"}) == "en"
+
+
+def python38() -> str | None:
+    found = shutil.which("python3.8")
+    candidates = [found] if found else []
+    candidates += sorted(str(p) for p in Path(os.path.expanduser("~/.pyenv/versions")).glob("3.8*/bin/python3.8"))
+    for candidate in candidates:
+        if subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
+                          capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+def test_without_the_trainer_package_it_still_speaks_both_languages_and_without_the_catalogue_it_still_runs(tmp_path):
+    """A checkout where trainer/ cannot be imported (here: no trainer.messages, a broken
+    trainer/texts/__init__.py) still reads launch.py by its path; with Python 3.8 too, where the
+    other rooms of the catalogue cannot be imported at all. Without launch.py it prints ids."""
+    project = copy_project(tmp_path / "danlu")
+    (project / "trainer/texts/__init__.py").write_text("raise ImportError('half-updated checkout')\n", encoding="utf-8")
+    environment = in_locale(isolated_pip_environment(tmp_path / "home"))
+    pythons = [base_python()] + ([python38()] if python38() else [])
+    for python in pythons:
+        for lang, check in (("zh", assert_chinese), ("en", assert_english)):
+            result = subprocess.run([python, "update_mirror.py", "--profile", "sjtu", "--no-install", "--lang", lang],
+                                    cwd=project, env=environment, capture_output=True, text=True, timeout=60,
+                                    check=False)
+            assert result.returncode == 0, (python, result.stdout + result.stderr)
+            check(result.stdout)
+            assert ("完成" if lang == "zh" else "done.") in result.stdout
+
+    (project / "trainer/texts/launch.py").unlink()
+    bare = run_update_mirror(project, "--profile", "tuna", "--no-install", "--lang", "zh", env=environment)
+    assert bare.returncode == 0, bare.stdout + bare.stderr
+    assert "launch.summary_profile before=sjtu after=tuna" in bare.stdout and "launch.done" in bare.stdout

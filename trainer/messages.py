@@ -19,6 +19,7 @@ import locale
 import math
 import os
 import string
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -42,7 +43,9 @@ def default_lang() -> str:
     tutorial's language and most users'.
     """
     name = next((os.environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(v)), "")
-    if not name:
+    if not name and sys.platform == "win32":
+        # Only Windows keeps its language outside those variables. On POSIX none set means
+        # none chosen, and Python would answer its own C.UTF-8 coercion as "en_US".
         try:
             name = locale.getlocale()[0] or ""
         except ValueError:  # an unparsable locale setting: no language to tell

@@ -7,10 +7,10 @@ ui/i18n.py, checked by the same test.
 """
 from __future__ import annotations
 
-from . import config, data, model, run
+from . import config, data, launch, model, run
 
 CATALOGUE: dict[str, tuple[str, str]] = {}
-for _room in (config, data, model, run):
+for _room in (config, data, launch, model, run):
     for _id, _pair in _room.TEXTS.items():
         if _id in CATALOGUE:
             raise ValueError(f"message id {_id!r} is defined twice (trainer/texts/)")
