@@ -164,3 +164,38 @@ def test_saving_a_preset_writes_only_the_differences(tmp_path):
     assert not valid_preset_name("sd15_beginner") and not valid_preset_name("a/b") and valid_preset_name("我的_1")
     with pytest.raises(ConfigError):
         save_preset("bad", {**form, "full_fp16": True, "mixed_precision": "bf16"}, folder=tmp_path)
+
+
+# ---- one definition each, shared by the page and the trainer --------------------------------
+
+def test_the_page_shows_the_d_lr_panel_for_every_adaptive_optimizer_the_trainer_has():
+    from trainer.config import ADAPTIVE_OPTIMIZERS, SUPPORTED_OPTIMIZERS
+    from trainer.optimizers import ADAPTIVE
+    from ui.panel_view import adaptive_run
+
+    adaptive = [name for name in SUPPORTED_OPTIMIZERS if name.lower() in ADAPTIVE]
+    assert len(adaptive) == 6 and ADAPTIVE is ADAPTIVE_OPTIMIZERS
+    for name in adaptive:
+        assert adaptive_run(None, {"optimizer_type": name}), name
+    assert not adaptive_run(None, {"optimizer_type": "AdamW8bit"})
+
+
+def test_a_file_with_one_key_given_twice_is_read_as_the_trainer_reads_it():
+    loaded = read_config_text('[model]\nnetwork_dim = 8\n[training]\nnetwork_dim = 16\n')
+    assert "network_dim" in loaded.problems and "network_dim" not in loaded.form  # no silent "last one wins"
+
+
+def test_section_titles_and_personal_paths_come_from_the_schema():
+    from trainer.config import PATH_FIELDS, SECTION_TITLES
+    from ui.formmap import PERSONAL_FIELDS
+
+    for key, titles in SECTION_TITLES.items():
+        assert i18n.t(f"section_{key}", "zh") == titles["zh"] and i18n.t(f"section_{key}", "en") == titles["en"]
+    assert set(PATH_FIELDS) <= PERSONAL_FIELDS
+
+
+def test_choices_of_a_fixed_list_option_are_the_schemas():
+    from trainer.config import field_choices
+
+    spec = field_specs()["lr_scheduler"]
+    assert spec.kind == "choice" and list(spec.choices) == [c for c in field_choices("lr_scheduler") if c is not None]

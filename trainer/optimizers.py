@@ -13,6 +13,7 @@ import torch
 
 from .errors import ConfigError
 from .messages import M, Msg
+from .config import ADAPTIVE_OPTIMIZERS
 
 
 def _bnb(name: str, **defaults):
@@ -83,7 +84,7 @@ OPTIMIZERS: dict[str, Callable] = {
 TUTORIAL_OPTIMIZERS = ["AdamW8bit", "AdamW", "Lion", "DAdaptation", "Prodigy"]
 
 # Optimizers whose step size is d * lr, with d adapted; logged as the learning rate used.
-ADAPTIVE = {"dadaptation", "dadaptadam", "dadaptlion", "dadaptadagrad", "dadaptsgd", "prodigy"}
+ADAPTIVE = ADAPTIVE_OPTIMIZERS  # lower-case names (trainer/config/compat.py)
 
 
 def parse_optimizer_args(args: list[str]) -> dict:

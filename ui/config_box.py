@@ -16,6 +16,7 @@ from trainer.errors import ConfigError
 from .context import Page
 from .formmap import PERSONAL_FIELDS, default_form, form_to_config_dict, problems_by_field, read_config_text
 from .i18n import both, say, t
+from .jobs import run_folder_name
 from .presets import apply_preset, list_presets, save_preset, valid_preset_name
 
 
@@ -81,8 +82,8 @@ def toml_preview(page: Page, form_values: dict, lang: str) -> tuple[str, dict[st
     except ConfigError as exc:
         by_field, general = problems_by_field(exc)
         return "", by_field, general
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    cfg.output_dir = str(page.output_root / f"{cfg.output_name}-{stamp}")  # as jobs.submit will
+    name = run_folder_name(cfg.output_name, time.time(), lambda n: (page.output_root / n).exists())
+    cfg.output_dir = str(page.output_root / name)  # as jobs.submit will name it
     return dump_toml(cfg), {}, []
 
 

@@ -23,30 +23,20 @@ from trainer.config import (
     SECTIONS,
     SUPPORTED_OPTIMIZERS,
     TrainConfig,
+    PATH_FIELDS,
     config_from_dict,
+    field_choices,
     field_section,
+    flatten_toml,
 )
 from trainer.errors import ConfigError, TrainerError
 from trainer.messages import M, Msg
 
 # Text boxes with several lines: prompts can be many lines, optimizer_args one per line.
 MULTILINE = frozenset({"sample_prompts", "training_comment"})
-# Paths the person types; a preset never carries them (they are someone else's files).
-PERSONAL_FIELDS = frozenset(
-    {
-        "pretrained_model_name_or_path",
-        "vae",
-        "train_data_dir",
-        "reg_data_dir",
-        "output_dir",
-        "output_name",
-        "logging_dir",
-        "network_weights",
-        "sample_prompts",
-        "resume",
-        "training_comment",
-    }
-)
+# What is the person's own: every path (trainer/config PATH_FIELDS; someone else's files),
+# the LoRA's name, the preview prompts and the comment. A preset never carries them.
+PERSONAL_FIELDS = frozenset(PATH_FIELDS) | {"output_name", "sample_prompts", "training_comment"}
 # The folder runs are written to is the page's output root, fixed at launch: only that
 # folder is served to the browser (app.py's allowed_paths).
 READ_ONLY = frozenset({"output_dir"})
@@ -71,13 +61,6 @@ class FieldSpec:
         return self.kind == "float" or (self.kind == "int" and self.optional)
 
 
-def _literal_choices(annotation: Any) -> list:
-    """The allowed values of a Literal or Optional[Literal] annotation."""
-    if typing.get_origin(annotation) is Literal:
-        return list(typing.get_args(annotation))
-    return [c for arg in typing.get_args(annotation) if typing.get_origin(arg) is Literal for c in typing.get_args(arg)]
-
-
 def _base_type(annotation: Any) -> tuple[Any, bool]:
     """(the type without None, whether None is allowed) of Optional[X] / X | None / X."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -95,7 +78,7 @@ def _spec(name: str) -> FieldSpec:
     common = dict(name=name, section=field_section(name), optional=optional, required=info.is_required(),
                   read_only=name in READ_ONLY)
     if typing.get_origin(base) is Literal:
-        shown = [str(c) for c in _literal_choices(annotation)]
+        shown = [str(c) for c in field_choices(name) if c is not None]
         return FieldSpec(kind="choice", default="" if default is None else str(default),
                          choices=tuple(([""] if optional else []) + shown), **common)
     if name == "optimizer_type":
@@ -269,17 +252,6 @@ def error_line(exc: TrainerError) -> Msg:
     return M("config.problem_line", message=message, hint=hint)
 
 
-def flatten_toml(data: dict) -> dict:
-    """One level of [section] tables lifted to the top, as sd-scripts reads them."""
-    flat: dict = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update({k: v for k, v in value.items() if not isinstance(v, dict)})
-        else:
-            flat[key] = value
-    return flat
-
-
 @dataclass
 class LoadedConfig:
     form: dict[str, Any]  # component values for the fields the file sets
@@ -295,8 +267,13 @@ def read_config_text(text: str) -> LoadedConfig:
     another computer); what can be read fills the form even when something is wrong, and
     the problems are sorted to their fields.
     """
-    data = flatten_toml(tomllib.loads(text))
-    known = {k: v for k, v in data.items() if k in field_specs()}
+    data = tomllib.loads(text)
+    try:
+        flat = flatten_toml(data)  # the trainer's reading: a key twice with two values is a problem
+    except ConfigError as exc:
+        by_field, general = problems_by_field(exc)
+        return LoadedConfig(form={}, problems=by_field, general=general, notes=[])
+    known = {k: v for k, v in flat.items() if k in field_specs()}
     try:
         # Read as sd-scripts reads a file: what it leaves out means sd-scripts' default.
         cfg = config_from_dict(data, check_paths=False, like_sd_scripts=True)
@@ -307,5 +284,5 @@ def read_config_text(text: str) -> LoadedConfig:
     form = config_to_form(cfg)
     # Only what the file set, what the schema read differently and sd-scripts' defaults for
     # what it left out; the rest of the form keeps Danlu's defaults.
-    keep = set(known) | {k for k in form if k in data} | set(SD_SCRIPTS_DEFAULTS)
+    keep = set(known) | {k for k in form if k in flat} | set(SD_SCRIPTS_DEFAULTS)
     return LoadedConfig(form={k: v for k, v in form.items() if k in keep}, problems={}, general=[], notes=cfg.notes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from trainer.config import SECTION_TITLES
 from trainer.messages import LANGS, Msg, default_lang, normalise_lang, render
 
 __all__ = ["LANGS", "FIELD_LABELS", "TEXT", "both", "default_lang", "field_label", "normalise_lang", "only", "say", "t",
@@ -122,11 +123,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "tab_train": ("训练", "Train"),
     "tab_runs": ("历史训练", "Past runs"),
     "tab_config": ("预设与配置文件", "Presets and config files"),
-    "section_paths": ("一、路径相关", "1. Paths"),
-    "section_steps": ("二、步数相关", "2. Steps"),
-    "section_effect": ("三、模型效果相关", "3. Model quality"),
-    "section_preview": ("训练预览图", "Preview images"),
-    "section_advanced": ("高级设置", "Advanced"),
+    # The tutorial's section titles are the schema's (trainer/config/schema.py SECTION_TITLES).
+    **{f"section_{key}": (titles["zh"], titles["en"]) for key, titles in SECTION_TITLES.items()},
     "section_run": ("训练", "Training"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),

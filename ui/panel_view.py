@@ -14,6 +14,7 @@ from typing import Optional
 
 import pandas as pd
 
+from trainer.config import ADAPTIVE_OPTIMIZERS
 from trainer.messages import Msg
 
 from .arithmetic import format_duration
@@ -27,7 +28,6 @@ from .runstate import RunState, SavedFile, log_tail, lora_files, smooth, thin
 # changed with the language would leave the lines without colour.
 SERIES_RAW, SERIES_SMOOTH = "loss", "smoothed"
 LOSS_COLORS = {SERIES_RAW: "#a9c4f5", SERIES_SMOOTH: "#1747a6"}
-ADAPTIVE_OPTIMIZERS = ("dadaptation", "dadaptadam", "prodigy")
 LORAS_SHOWN = 6  # newest files in the table; older ones folded (save_every_n_epochs = 1 makes many)
 
 _STATUS_COLORS = {

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainer.config import TrainConfig, config_from_dict
+from trainer.config import TrainConfig, config_from_dict, flatten_toml
 from trainer.safe_write import atomic_write_text
 
-from .formmap import PERSONAL_FIELDS, config_to_form, default_form, field_specs, flatten_toml, form_to_config_dict
+from .formmap import PERSONAL_FIELDS, config_to_form, default_form, field_specs, form_to_config_dict
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 SHIPPED = ("sd15_beginner", "sd15_6gb", "sdxl_12gb", "sdxl_8gb", "dadaptation_lr_finder")

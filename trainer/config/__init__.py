@@ -22,6 +22,7 @@ All problems found are reported together, one line each, in one ConfigError.
 from __future__ import annotations
 
 from .compat import (
+    ADAPTIVE_OPTIMIZERS,
     GUI_ONLY_KEYS,
     NO_EFFECT_ON_TRAINING,
     NOT_SUPPORTED_YET,
@@ -32,19 +33,24 @@ from .compat import (
 )
 from .problems import ConfigProblem
 from .schema import (
+    PATH_FIELDS,
     SECTION_TITLES,
     SECTIONS,
     TrainConfig,
+    field_choices,
     field_help,
     field_section,
     fields_in_section,
     parse_resolution,
 )
-from .toml_io import config_from_dict, dump_toml, load_config, save_toml
+from .toml_io import config_from_dict, dump_toml, flatten_toml, load_config, save_toml
 
 __all__ = [
     "TrainConfig",
     "ConfigProblem",
+    "ADAPTIVE_OPTIMIZERS",
+    "PATH_FIELDS",
+    "field_choices",
     "SECTIONS",
     "SECTION_TITLES",
     "SUPPORTED_OPTIMIZERS",
@@ -60,6 +66,7 @@ __all__ = [
     "parse_resolution",
     "load_config",
     "config_from_dict",
+    "flatten_toml",
     "dump_toml",
     "save_toml",
 ]

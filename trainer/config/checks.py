@@ -148,14 +148,10 @@ def _resolve(base_dir: Path, path: str) -> str:
 
 def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
-    must_exist = {
-        "pretrained_model_name_or_path": ("any", "config.path_hint_model"),
-        "vae": ("any", "config.path_hint_vae"),
-        "train_data_dir": ("dir", "config.path_hint_train_data"),
-        "reg_data_dir": ("dir", "config.path_hint_reg_data"),
-        "network_weights": ("file", "config.path_hint_network_weights"),
-        "resume": ("dir", "config.path_hint_resume"),
-    }
+    from .schema import PATH_FIELDS  # imported here: the schema imports this module
+
+    # Inputs must exist; outputs (output_dir, logging_dir) are made, but may not be a file.
+    must_exist = {name: (PATH_FIELDS[name], hint) for name, hint in _PATH_HINTS.items()}
     for name, (kind, hint) in must_exist.items():
         value = getattr(cfg, name)
         if name in skip or value is None:
@@ -174,7 +170,7 @@ def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) 
         if problem:
             problems.append(problem)
 
-    for name in ("output_dir", "logging_dir"):
+    for name in (n for n in PATH_FIELDS if n not in must_exist):
         value = getattr(cfg, name)
         if name in skip or value is None:
             continue
@@ -184,6 +180,16 @@ def _resolve_and_check_paths(cfg: TrainConfig, base_dir: Path, skip: frozenset) 
             problems.append(ConfigProblem(name, M("config.path_is_file_not_folder", name=name, value=repr(value),
                                                   resolved=resolved), M("config.choose_folder", name=name)))
     return problems
+
+
+_PATH_HINTS = {
+    "pretrained_model_name_or_path": "config.path_hint_model",
+    "vae": "config.path_hint_vae",
+    "train_data_dir": "config.path_hint_train_data",
+    "reg_data_dir": "config.path_hint_reg_data",
+    "network_weights": "config.path_hint_network_weights",
+    "resume": "config.path_hint_resume",
+}
 
 
 def _path_problem(name: str, given: str, resolved: str, kind: str, hint: Msg) -> Optional[ConfigProblem]:

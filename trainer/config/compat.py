@@ -14,6 +14,10 @@ from .toml_values import _toml_value
 # The optimizers Danlu builds (trainer/optim: one name -> builder entry each).
 # kohya's names (sd-scripts library/train_util.py get_optimizer); a full class path such as
 # "torch.optim.RAdam" is accepted too and imported when training starts.
+# The optimizers that adapt their own rate (D-Adaptation family, Prodigy): their d*lr curve is
+# what the tutorial's learning-rate method reads; the page shows its panel for each of them.
+ADAPTIVE_OPTIMIZERS = frozenset({"dadaptation", "dadaptadam", "dadaptlion", "dadaptadagrad", "dadaptsgd", "prodigy"})
+
 SUPPORTED_OPTIMIZERS = (
     "AdamW", "AdamW8bit", "PagedAdamW8bit", "Lion", "Lion8bit", "PagedLion8bit", "SGDNesterov", "SGDNesterov8bit",
     "DAdaptation", "DAdaptAdam", "DAdaptLion", "DAdaptAdaGrad", "DAdaptSGD", "Prodigy", "AdaFactor",

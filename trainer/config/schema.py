@@ -20,6 +20,20 @@ from .problems import _config_error, _FieldProblem
 
 SECTIONS = ("paths", "steps", "effect", "preview", "advanced")
 
+# The options that name a file or folder on this computer, and which: "file", "dir" or "any"
+# (a model is a file or a diffusers folder). Checked to exist (trainer/config/checks.py);
+# never carried by a preset (ui/formmap.py PERSONAL_FIELDS). sample_prompts may be a path too.
+PATH_FIELDS = {
+    "pretrained_model_name_or_path": "any",
+    "vae": "any",
+    "train_data_dir": "dir",
+    "reg_data_dir": "dir",
+    "network_weights": "file",
+    "resume": "dir",
+    "output_dir": "dir",
+    "logging_dir": "dir",
+}
+
 
 SECTION_TITLES = {
     "paths": {"zh": "一、路径相关", "en": "1. Paths"},
@@ -1096,6 +1110,11 @@ def fields_in_section(section: str) -> list[str]:
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {', '.join(SECTIONS)}, not {section!r}")
     return [name for name in TrainConfig.model_fields if field_section(name) == section]
+
+
+def field_choices(name: Optional[str]) -> list:
+    """The allowed values of an option whose type is a fixed list (None when it may be unset)."""
+    return _literal_choices(name)
 
 
 def _literal_choices(name: Optional[str]) -> list:

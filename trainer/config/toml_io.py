@@ -130,6 +130,16 @@ def config_from_dict(
     return cfg
 
 
+def flatten_toml(data: dict) -> dict:
+    """One level of [section] tables lifted to the top, as a config is read (a key given twice
+    with different values, or nested too deep, is a ConfigError): the page reads files so too."""
+    problems: list[ConfigProblem] = []
+    flat, _ = _flatten(data, problems)
+    if problems:
+        raise _config_error(problems)
+    return flat
+
+
 def _flatten(data: dict, problems: list[ConfigProblem]) -> tuple[dict, dict]:
     """Lift the keys of every table to the top level, as sd-scripts' read_config_from_file does."""
     flat: dict[str, Any] = {}
