@@ -110,3 +110,15 @@ def run_cli(config: Path, *extra: str, timeout: int = 300) -> subprocess.Complet
         [sys.executable, "-m", "trainer", "--config", str(config), *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "DANLU_LANG")
+
+
+def in_locale(environment: dict, locale_name: str | None = "en_US.UTF-8", **extra: str) -> dict:
+    """environment with LANG = locale_name (none when None) and no other language setting."""
+    result = {key: value for key, value in environment.items() if key not in LANGUAGE_VARIABLES}
+    if locale_name is not None:
+        result["LANG"] = locale_name
+    result.update(extra)
+    return result

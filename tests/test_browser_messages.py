@@ -43,16 +43,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_dataset, tiny_run_values, write_config
-from test_browser_ui import CHROMIUM, CHROMIUM_ARGS, _end_trainers, fill, free_port, text_of, wait_text
+from conftest import make_dataset, tiny_run_values, write_config
+from test_browser_ui import CHROMIUM, CHROMIUM_ARGS, _end_trainers, fill, launch_app, text_of, wait_text
 
 from trainer.messages import Msg
 from ui.i18n import field_label, t
@@ -239,25 +236,7 @@ def server(tmp_path_factory, tiny_sd15_file):
     output = base / "output"
     runs = {lang: _make_runs(tiny_sd15_file, base / f"work-{lang}", output, lang) for lang in ("en", "zh")}
     log = base / "app.log"
-    port = free_port()
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
-               PYTHONPATH=str(ROOT))
-    with open(log, "wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "--no-browser", "--port", str(port), "--output-dir", str(output), "--lang", "zh",
-             "--stop-grace", "5"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        assert process.poll() is None, log.read_text(errors="replace")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.5)
-    else:
-        raise AssertionError("the app did not answer: " + log.read_text(errors="replace"))
+    process, url = launch_app(output, log, "zh")
     yield Server(url=url, output=output, process=process, log=log, runs=runs, model=tiny_sd15_file, work=base)
     process.terminate()
     process.wait(timeout=20)

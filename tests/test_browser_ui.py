@@ -53,17 +53,14 @@ class Server:
     log: Path
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("app")
-    output = base / "output"
-    log = base / "app.log"
+def launch_app(output: Path, log: Path, lang: str) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a free port with its own output folder; (process, url) once it answers."""
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                PYTHONPATH=str(ROOT))
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--no-browser", "--port", str(port), "--output-dir", str(output), "--lang", "en",
+            [sys.executable, "app.py", "--no-browser", "--port", str(port), "--output-dir", str(output), "--lang", lang,
              "--stop-grace", "5"],
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
@@ -72,11 +69,18 @@ def server(tmp_path_factory):
         assert process.poll() is None, log.read_text(errors="replace")
         try:
             urllib.request.urlopen(url, timeout=2)
-            break
+            return process, url
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.5)
-    else:
-        raise AssertionError("the app did not answer: " + log.read_text(errors="replace"))
+    raise AssertionError("the app did not answer: " + log.read_text(errors="replace"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("app")
+    output = base / "output"
+    log = base / "app.log"
+    process, url = launch_app(output, log, "en")
     yield Server(url=url, output=output, process=process, log=log)
     process.terminate()
     process.wait(timeout=20)

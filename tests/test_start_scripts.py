@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, in_locale
 from local_index import base_python, isolated_pip_environment, refused_address
 
 import update_mirror
@@ -31,17 +31,7 @@ from trainer import settings as danlu_settings
 
 SCRIPT_FILES = ["start.sh", "update_mirror.py", "trainer/__init__.py", "trainer/settings.py",
                 "trainer/texts/launch.py", ".ci/run"]
-LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "DANLU_LANG")
 CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]")
-
-
-def in_locale(environment: dict, locale_name: str | None = "en_US.UTF-8", **extra: str) -> dict:
-    """environment with LANG = locale_name (none when None) and no other language setting."""
-    result = {key: value for key, value in environment.items() if key not in LANGUAGE_VARIABLES}
-    if locale_name is not None:
-        result["LANG"] = locale_name
-    result.update(extra)
-    return result
 
 
 def copy_scripts(destination: Path) -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import LANGUAGE_VARIABLES, ROOT, in_locale
 from local_index import (
     SilentServer,
     base_python,
@@ -35,16 +35,6 @@ from trainer import settings as danlu_settings
 
 PROJECT_FILES = ["update_mirror.py", "start.sh", "trainer/__init__.py", "trainer/settings.py",
                  "trainer/texts/launch.py"]
-LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "DANLU_LANG")
-
-
-def in_locale(environment: dict, locale_name: str | None = "en_US.UTF-8", **extra: str) -> dict:
-    """environment with LANG = locale_name (none when None) and no other language setting."""
-    result = {key: value for key, value in environment.items() if key not in LANGUAGE_VARIABLES}
-    if locale_name is not None:
-        result["LANG"] = locale_name
-    result.update(extra)
-    return result
 
 
 def copy_project(destination: Path, requirements: str = "danlu-probe==1.0\n") -> Path:

@@ -11,7 +11,7 @@ from trainer.messages import M, Msg
 from .problems import ConfigProblem
 from .toml_values import _toml_value
 
-# The optimizers Danlu builds (trainer/optim: one name -> builder entry each).
+# The optimizers Danlu builds (trainer/optimizers.py: one name -> builder entry each).
 # kohya's names (sd-scripts library/train_util.py get_optimizer); a full class path such as
 # "torch.optim.RAdam" is accepted too and imported when training starts.
 # The optimizers that adapt their own rate (D-Adaptation family, Prodigy): their d*lr curve is
