@@ -168,3 +168,49 @@ def write_results(path: Path, text: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def _parse_table(lines: list[str]) -> list[Row]:
+    rows = []
+    for line in lines[2:]:  # after the header and the rule
+        # Keep a cell's leading spaces: an indented measurement belongs to the row above it.
+        cells = [cell[1:].rstrip() for cell in line.strip().split("|")[1:-1]]
+        if len(cells) == len(COLUMNS):
+            rows.append(Row(*cells))
+    return rows
+
+
+def _part_key(title: str) -> tuple:
+    number = title.split(".", 1)[0]
+    return (int(number), title) if number.isdigit() else (10**6, title)
+
+
+def update_part(path: Path, part: str, results: Results) -> Path:
+    """Replace one part's rows and notes in an existing RESULTS.md, keeping every other part as it
+    was measured (a part measured on its own, like `python -m bench.scan_timing`)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if "## Results" not in text:
+        return write_results(path, results_markdown(results, machine_info(), versions(),
+                                                    command=f"python -m bench (part {part} only)"))
+    head, _, after = text.partition("## Results\n")
+    lines = after.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    rows = [r for r in _parse_table(lines[start:end]) if r.part != part] + list(results.rows)
+    rows.sort(key=lambda r: _part_key(r.part))
+    rest = "\n".join(lines[end:])
+    # The notes: "## <title>" sections; this part's are replaced, the order follows the part numbers.
+    chunks = rest.split("\n## ")
+    lead, sections = chunks[0], {}
+    for chunk in chunks[1:]:
+        title, _, body = chunk.partition("\n")
+        sections[title] = body
+    sections = {t: b for t, b in sections.items() if not t.startswith(f"{part}.")}
+    for title, note_lines in results.notes.items():
+        sections[title] = "\n" + "\n".join(note_lines) + "\n"
+    body = "".join(f"\n## {t}\n{sections[t]}" for t in sorted(sections, key=_part_key))
+    between = lead.strip("\n")  # whatever stood between the table and the first note is kept
+    text = (head + "## Results\n" + "".join(line + "\n" for line in lines[:start]) + format_table(rows) + "\n"
+            + (f"\n{between}\n" if between else "") + body)
+    return write_results(path, text)

@@ -12,6 +12,8 @@
    checkpointing, one subprocess per variant (bench/big_unet.py).
 4. GPU (bench/gpu.py): skipped with a note when there is no NVIDIA GPU.
 5. UI (bench/ui_timing.py): page load and Start -> first step shown, in headless Chromium.
+6. Reading the training set (bench/scan_timing.py): 2,000 JPEGs of about 1 MP, header-only
+   scan, the first full check, a second scan and the trainer's scan reusing it.
 
 Torch runs with one thread for the tiny model (docs/NOTES.md: tiny ops collapse with two
 threads on a shared 2-core machine); part 3 uses 2 threads. Goals are reported, not asserted.
@@ -61,6 +63,8 @@ class Options:
     big_threads: int = 2
     skip_big: bool = False
     skip_ui: bool = False
+    skip_scan: bool = False
+    scan_images: int = 2000  # JPEGs of about 1 MP for part 6, made once and kept in the temp folder
     results: Path = RESULTS_PATH
     workdir: Path | None = None
 
@@ -460,6 +464,17 @@ def ui_part(model_file: Path, data: Path, workdir: Path, results: Results) -> No
     log(f"    page {page['form_ready_s']:.2f} s, Start -> step shown {r['start_to_step_shown_s']:.1f} s")
 
 
+def scan_part(opts: Options, results: Results) -> None:
+    from .scan_timing import add_results, default_folder, make_jpegs, measure
+
+    root = make_jpegs(default_folder(opts.scan_images), opts.scan_images)
+    log(f"[6] reading the training set: {opts.scan_images} JPEGs of about 1 MP")
+    record = measure(root)
+    add_results(record, results)
+    log(f"    header-only {min(record['header_s']):.2f} s, full check {record['full_s']:.2f} s, second scan "
+        f"{min(record['second_s']):.3f} s, trainer's scan {min(record['trainer_s']):.3f} s")
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -472,12 +487,15 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--big-latent", type=int, default=Options.big_latent, help="its latent side (px / 8)")
     parser.add_argument("--skip-big", action="store_true", help="leave out part 3")
     parser.add_argument("--skip-ui", action="store_true", help="leave out part 5")
+    parser.add_argument("--skip-scan", action="store_true", help="leave out part 6")
+    parser.add_argument("--scan-images", type=int, default=Options.scan_images,
+                        help="JPEGs of about 1 MP for part 6 (fewer for a quick run)")
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="where to write the Markdown results")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary one)")
     args = parser.parse_args(argv)
     return Options(rounds=args.rounds, block=args.block, profile_steps=args.profile_steps, big_steps=args.big_steps,
-                   big_latent=args.big_latent, skip_big=args.skip_big, skip_ui=args.skip_ui, results=args.results,
-                   workdir=args.workdir)
+                   big_latent=args.big_latent, skip_big=args.skip_big, skip_ui=args.skip_ui,
+                   skip_scan=args.skip_scan, scan_images=args.scan_images, results=args.results, workdir=args.workdir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -541,6 +559,10 @@ def _run_all(opts: Options, workdir: Path, began: float, machine: dict, found_ve
         model_file = save_tiny_sd15_single_file(workdir / "tiny-sd15.safetensors")
         ui_data = make_dataset(workdir / "data-ui", images=2, size=64, repeats=2, token="aidou")
         ui_part(model_file, ui_data, workdir, results)
+    if opts.skip_scan:
+        results.add(Row("6", "reading the training set", "skipped (--skip-scan)", "", "", "", "skipped"))
+    else:
+        scan_part(opts, results)
 
     seconds = time.perf_counter() - began
     results.rows.sort(key=lambda row: row.part)  # stable: each part's rows keep their order

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Danlu's caches (trainer/probe_cache.py) go to a folder of this test session, not the checkout's .cache;
+# the subprocesses the tests start inherit it.
+os.environ.setdefault("DANLU_CACHE_DIR", tempfile.mkdtemp(prefix="danlu-cache-"))
 
 # Tiny models on a shared 2-core machine: one torch thread is much faster (docs/NOTES.md).
 os.environ.setdefault("OMP_NUM_THREADS", "1")

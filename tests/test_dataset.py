@@ -167,6 +167,9 @@ def test_scan_reads_layout_captions_and_sizes(train_dir: Path):
         "b1.png": "my_char, standing",  # BOM dropped, stripped
         "c1.PNG": "小明",  # blank -> class token
     }
+    # Whether a caption file gave the text (the dataset check counts captioned images by it).
+    captioned = {i.path.name for s in scan.subsets for i in s.items if i.captioned}
+    assert captioned == {"a1.png", "a2.jpg", "b1.png"}
     sizes = {i.path.name: (i.width, i.height) for s in scan.subsets for i in s.items}
     assert sizes["a2.jpg"] == (512, 768) and sizes["b1.png"] == (300, 900)
     for index, s in enumerate(scan.subsets):

@@ -9,6 +9,11 @@ images repeat N times per epoch; `name` (everything after the first `_`) is the 
 used as the caption of images that have none. Anything else is skipped with a warning.
 Warnings are collected as catalogue messages (trainer/texts/data.py), never printed: each
 reader renders them in their own language.
+
+Each image is fully checked (read to its end, pixels decoded) once: the result is kept per
+file in trainer/probe_cache.py and reused while the file is unchanged, by this process and by
+the next one (the page checks in the background, Start and the trainer reuse it). The page's
+live step arithmetic reads the image headers only (`verify=False`).
 """
 from __future__ import annotations
 
@@ -21,8 +26,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from . import probe_cache
 from .errors import DatasetError
 from .messages import M, Msg
+from .probe_cache import Probe, ProbeCache
 
 # kohya's IMAGE_EXTENSIONS (train_util.py); matched case-insensitively here.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -39,6 +46,7 @@ class ImageItem:
     height: int
     caption: str
     subset_index: int  # index into DatasetScan.subsets
+    captioned: bool = True  # False: no caption file (or an empty first line), `caption` is the class token
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,11 @@ class Subset:
 class DatasetScan:
     subsets: tuple[Subset, ...]
     warnings: tuple[Msg, ...]  # str(w) is the English text; w.text(lang) any language
+    # Every image passed a full check (now or before, per the probe cache). False after a
+    # header-only scan (verify=False) that met files not checked before: their sizes are known,
+    # whether they decode is not.
+    verified: bool = True
+    decoded: int = 0  # images this scan fully checked itself (the rest came from the probe cache)
 
     @property
     def train_subsets(self) -> tuple[Subset, ...]:
@@ -106,8 +119,16 @@ def scan_dataset(
     *,
     caption_extension: str = ".txt",
     max_workers: int | None = None,
+    verify: bool = True,
+    cache: bool = True,
 ) -> DatasetScan:
     """Find every subset and image, read captions, and check that every image decodes.
+
+    verify: True checks every image fully (reads it to its end and decodes it), except files
+    the probe cache holds a full check of, unchanged since (path, size, mtime, ctime). False
+    reads only the headers of files not checked before: the sizes for the step arithmetic,
+    in a fraction of the time; a file the cache knows to be broken is still reported.
+    cache: False checks every file again and keeps nothing (trainer/probe_cache.py).
 
     Raises one DatasetError listing every unreadable file, or explaining the expected
     layout when no training image is found.
@@ -121,8 +142,10 @@ def scan_dataset(
     found: dict[str, Msg] = {}  # what the train folder holds, for the "no images" error
     folders = _find_subset_folders(train_dir, warnings, found)
     reg_folders: list[tuple[Path, int, str]] = []
+    reg_dir = None
     if reg_data_dir:
-        reg_folders = _find_subset_folders(_existing_dir(reg_data_dir, "reg_data_dir"), warnings, {})
+        reg_dir = _existing_dir(reg_data_dir, "reg_data_dir")
+        reg_folders = _find_subset_folders(reg_dir, warnings, {})
 
     # Gather the files first, then open them all in one thread pool (decoding releases
     # the GIL), so thousands of images take seconds rather than minutes.
@@ -136,10 +159,29 @@ def scan_dataset(
             continue
         pending.append((path, repeats, token, is_reg, images))
 
-    all_images = [img for *_, images in pending for img in images]
+    caches = {False: probe_cache.for_folder(train_dir) if cache else ProbeCache(None)}
+    if reg_dir is not None:
+        caches[True] = probe_cache.for_folder(reg_dir) if cache else ProbeCache(None)
+    jobs = [(img, caches[is_reg]) for *_, is_reg, images in pending for img in images]
+    distinct = sorted({id(c): c for c in caches.values()}.values(), key=lambda c: str(c.root))
     workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        sizes = dict(zip(all_images, pool.map(_probe_image, all_images)))
+    # A full check holds each folder's lock, so a second one in this process (Start while the
+    # page's background check runs) waits and reuses the results; a header-only scan never waits.
+    held = [c.checking for c in distinct] if verify else []
+    for lock in held:
+        lock.acquire()
+    try:
+        for c in distinct:
+            c.refresh()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            looked = dict(zip((img for img, _ in jobs), pool.map(lambda job: _look(*job, verify), jobs)))
+        if verify:
+            for c in distinct:
+                c.save({c.key(img) for img, owner in jobs if owner is c})
+    finally:
+        for lock in reversed(held):
+            lock.release()
+    sizes = {img: result for img, (result, _, _) in looked.items()}
 
     bad: list[tuple[Path, Msg, bool]] = []  # (file, reason, is_reg)
     subsets: list[Subset] = []
@@ -150,7 +192,7 @@ def scan_dataset(
         _caption_warnings(path, token, caption_extension, captions, warnings)
         index = len(subsets)
         items = tuple(
-            ImageItem(img, *sizes[img], cap.text or token, index)
+            ImageItem(img, *sizes[img], cap.text or token, index, captioned=cap.text is not None)
             for img, cap in zip(images, captions)
             if not isinstance(sizes[img], Msg)
         )
@@ -172,7 +214,8 @@ def scan_dataset(
         raise DatasetError(message, hint=M("data.no_train_images_hint"), field="train_data_dir")
     if reg_data_dir and not any(s.is_reg for s in subsets):
         warnings.append(M("data.no_reg_images", folder=str(reg_data_dir)))
-    return DatasetScan(tuple(subsets), tuple(warnings))
+    return DatasetScan(tuple(subsets), tuple(warnings), verified=all(v for _, v, _ in looked.values()),
+                       decoded=sum(d for *_, d in looked.values()))
 
 
 def _existing_dir(path: str | os.PathLike, field: str) -> Path:
@@ -253,10 +296,27 @@ def _list_images(folder: Path, warnings: list[Msg]) -> list[Path]:
     return sorted(images, key=str)
 
 
-def _probe_image(path: Path) -> tuple[int, int] | Msg:
+def _look(image: Path, cache: ProbeCache, verify: bool) -> tuple[tuple[int, int] | Msg, bool, bool]:
+    """(size or reason, fully checked, decoded now): from the cache while the file is unchanged,
+    else read (fully when `verify`, the header alone otherwise) and kept."""
+    try:
+        identity = probe_cache.identity_of(image)
+    except OSError:  # gone since it was listed, or not ours to read: opening it says which
+        return _probe_image(image, full=verify), verify, verify
+    key = cache.key(image)
+    known = cache.get(key, identity, verified=verify)
+    if known is not None:
+        return known.result, known.verified, False
+    result = _probe_image(image, full=verify)
+    cache.put(key, Probe(identity, result, verify))
+    return result, verify, verify
+
+
+def _probe_image(path: Path, full: bool = True) -> tuple[int, int] | Msg:
     """(width, height), or the reason the file cannot be used (a message).
 
-    Every file is read to its end once, without decoding pixels twice:
+    full=False reads the header only (Pillow opens lazily): the size, and whether the file is
+    an image at all. full=True reads every file to its end once, without decoding pixels twice:
     - PNG: `verify()` walks every chunk and checks its CRC, which catches truncated and
       damaged files at a small fraction of a full decode (zlib is the slow part). It does
       not inflate the pixels, so a PNG with valid checksums but bad compressed data (a
@@ -269,6 +329,8 @@ def _probe_image(path: Path) -> tuple[int, int] | Msg:
     try:
         with Image.open(path) as im:
             size = im.size
+            if not full:
+                return size
             if im.format == "PNG":
                 im.verify()
             else:

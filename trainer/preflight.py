@@ -5,6 +5,7 @@ Torch-free, so a wrong folder or an SDXL file is reported in a second instead of
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .messages import M
 from .model_detect import ModelInfo, check_trainable, detect_base_model
 from .plan import StepPlan, make_plan
 from .prompts import SamplePrompt, load_prompts
+
+log = logging.getLogger("trainer")
 
 
 @dataclass
@@ -50,7 +53,11 @@ def preflight(cfg: TrainConfig, num_processes: int = 1) -> Preflight:
     info = detect_base_model(cfg.pretrained_model_name_or_path)
     check_train_type(cfg, info)
     check_trainable(info)
-    scan = scan_dataset(cfg.train_data_dir, cfg.reg_data_dir, caption_extension=cfg.caption_extension)
+    # Every image fully checked before training, but each file only once: what the page (or
+    # an earlier run) checked and has not changed since comes from trainer/probe_cache.py.
+    scan = scan_dataset(cfg.train_data_dir, cfg.reg_data_dir, caption_extension=cfg.caption_extension, verify=True)
+    log.info("%s", M("data.images_checked", checked=scan.decoded,
+                     known=sum(len(s.items) for s in scan.subsets) - scan.decoded))
     plan = plan_for(cfg, scan, num_processes)
     prompts = load_prompts(cfg.sample_prompts, cfg.resolution_wh)
     return Preflight(scan=scan, info=info, plan=plan, prompts=prompts)

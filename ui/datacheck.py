@@ -9,13 +9,12 @@ lighting + composition).
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from trainer.dataset import DatasetScan, Subset, scan_dataset
+from trainer.dataset import DatasetScan, Subset, tag_frequency
 from trainer.errors import TrainerError
 
-from .dataset_view import parse_resolution, plan_from_form
+from .dataset_view import checked_scan, parse_resolution, plan_from_form
 from .i18n import both, say, t
 
 # Below this the tutorial's variety (close-ups, long shots, different angles) is hard to get;
@@ -24,32 +23,15 @@ FEW_IMAGES = 15
 TOP_TAGS = 12
 
 
-def _caption_text(image: Path, extension: str) -> str:
-    """The caption file's first line ("" when there is none); the trainer reads the same line."""
-    path = image.with_name(image.stem + extension)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return ""
-    # The encodings Chinese Windows Notepad writes, as trainer/dataset.py reads them.
-    encodings = ("utf-16",) if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig", "gbk")
-    for encoding in encodings:
-        try:
-            lines = raw.decode(encoding).splitlines()
-        except UnicodeDecodeError:
-            continue
-        return lines[0].strip() if lines else ""
-    return ""  # unreadable captions are reported by scan_dataset itself
-
-
 def _span(values: list[int]) -> str:
     low, high = min(values), max(values)
     return str(low) if low == high else f"{low}–{high}"
 
 
-def _folder_row(subset: Subset, extension: str, lang: str) -> tuple[str, list[str], Counter]:
-    captions = [_caption_text(item.path, extension) for item in subset.items]
-    captioned = [c for c in captions if c]
+def _folder_row(subset: Subset, extension: str, lang: str) -> tuple[str, list[str]]:
+    # The captions as the trainer reads them (trainer/dataset.py): first line, the encodings
+    # Notepad writes, full-width commas as tag separators.
+    captioned = [item.caption for item in subset.items if item.captioned]
     token = subset.class_token.strip()
     with_token = [c for c in captioned if token and token.lower() in c.lower()]
     widths = [i.width for i in subset.items]
@@ -71,8 +53,7 @@ def _folder_row(subset: Subset, extension: str, lang: str) -> tuple[str, list[st
                               token=token))
         if len(subset.items) < FEW_IMAGES:
             problems.append(t("problem_few_images", lang, folder=subset.name, count=len(subset.items)))
-    tags = Counter(tag.strip().lower() for c in captioned for tag in c.replace("，", ",").split(",") if tag.strip())
-    return row, problems, tags
+    return row, problems
 
 
 def check_dataset(values: dict[str, Any]) -> str:
@@ -85,11 +66,14 @@ def check_dataset(values: dict[str, Any]) -> str:
     if not extension.startswith("."):
         extension = "." + extension
     try:
-        # Always a fresh scan here: the person may just have fixed a caption file.
-        scan = scan_dataset(train_dir, (values.get("reg_data_dir") or "").strip() or None, caption_extension=extension)
+        # Always a fresh scan here: the person may just have fixed a caption file. Every image
+        # is fully checked, but only once (trainer/probe_cache.py): what the page's background
+        # check already read is not read again.
+        scan = checked_scan(train_dir, (values.get("reg_data_dir") or "").strip() or None, extension)
     except TrainerError as exc:
+        error = exc
         return both(lambda lang: f"### {t('check_problems', lang)}\n\n- " + t(
-            "problem_dataset_error", lang, message=exc.text(lang), hint=exc.hint_text(lang) or "-"))
+            "problem_dataset_error", lang, message=error.text(lang), hint=error.hint_text(lang) or "-"))
     return both(lambda lang: _report(scan, values, extension, lang))
 
 
@@ -98,11 +82,17 @@ def _report(scan: DatasetScan, values: dict[str, Any], extension: str, lang: str
               f"{t('check_times', lang)} | {t('check_captions', lang)} | {t('check_trigger', lang)} | "
               f"{t('check_sizes', lang)} |\n|---|---|---|---|---|---|---|")
     rows, problems, tag_lines = [], [], []
+    # The tag counts the LoRA file will carry (kohya's ss_tag_frequency: captions after the
+    # class-token fallback, folders of the same name merged), so the check and the file agree.
+    frequency = tag_frequency(scan)
+    listed = set()
     for subset in scan.subsets:
-        row, folder_problems, tags = _folder_row(subset, extension, lang)
+        row, folder_problems = _folder_row(subset, extension, lang)
         rows.append(row)
         problems += folder_problems
-        if tags and not subset.is_reg:
+        tags = Counter(frequency.get(subset.name, {}))
+        if tags and not subset.is_reg and subset.name not in listed:
+            listed.add(subset.name)
             top = ", ".join(f"{tag} ({n})" for tag, n in tags.most_common(TOP_TAGS))
             tag_lines.append(f"- **{subset.name}**: {top}")
     parts = [header + "\n" + "\n".join(rows)]

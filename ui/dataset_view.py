@@ -1,15 +1,20 @@
 """The training folder as the form sees it: a cached scan and the step plan (no gradio).
 
-Scanning opens every image to check it decodes, which takes a moment for big folders; the
-step arithmetic reruns on every keystroke, so scans are cached until a folder changes
-(a folder's mtime changes when files are added, removed or renamed in it).
+The step arithmetic reruns on every keystroke, so it reads image headers only (sizes, in
+about 0.1 s for 2,000 images) and never waits for the full check of every image (about 12 s
+for the same folder: docs/NOTES.md). That full check runs once in a background thread of
+this process; its results go to trainer/probe_cache.py, where the dataset check, Start and
+the trainer find them and check only files that are new or changed. Once it is done, the
+arithmetic shows its outcome (a damaged image is an error there too).
+
+Scans are kept until a folder changes (_fingerprint).
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from trainer.config import TrainConfig
 from trainer.config import parse_resolution as config_parse_resolution
@@ -18,37 +23,161 @@ from trainer.errors import TrainerError
 from trainer.messages import M
 from trainer.plan import StepPlan, make_plan
 
-_cache: dict[tuple, DatasetScan] = {}
-_cache_lock = threading.Lock()
+log = logging.getLogger(__name__)
+
 _CACHE_SIZE = 8
+_cache: dict[tuple, DatasetScan] = {}  # header-only scans
+_checked: dict[tuple, Union[DatasetScan, TrainerError]] = {}  # outcomes of the background full check
+_cache_lock = threading.Lock()
 
 
 def _fingerprint(folder: Optional[str]) -> tuple:
+    """What the folder holds, cheaply: its entries' names and its subfolders' mtimes (a folder's
+    mtime changes when files are added, removed or renamed in it). Dot entries are left out:
+    they are Danlu's own caches (.danlu-latents, written as latents are encoded), and the scan
+    skips them."""
     if not folder:
         return ()
-    root = Path(folder)
+    entries = []
     try:
-        entries = [(root.name, root.stat().st_mtime_ns)]
-        for child in os.scandir(root):
-            if child.is_dir():
-                entries.append((child.name, child.stat().st_mtime_ns))
+        for child in os.scandir(folder):
+            if child.name.startswith("."):
+                continue
+            entries.append((child.name, child.stat().st_mtime_ns if child.is_dir() else None))
     except OSError:
         return ("missing", folder)
     return tuple(sorted(entries))
 
 
+def _key(train_dir: str, reg_dir: Optional[str], caption_extension: str) -> tuple:
+    return (train_dir, reg_dir, caption_extension, _fingerprint(train_dir), _fingerprint(reg_dir))
+
+
+def _remember(store: dict, key: tuple, value: Any) -> None:
+    with _cache_lock:
+        if key not in store and len(store) >= _CACHE_SIZE:
+            store.pop(next(iter(store)))
+        store[key] = value
+
+
 def cached_scan(train_dir: str, reg_dir: Optional[str], caption_extension: str) -> DatasetScan:
-    """scan_dataset, reused while neither folder changed. Raises DatasetError as it does."""
-    key = (train_dir, reg_dir, caption_extension, _fingerprint(train_dir), _fingerprint(reg_dir))
+    """The folders for the live arithmetic: the background full check's outcome when it has
+    finished for the folders as they are, else a header-only scan (which starts that check).
+    Raises DatasetError as scan_dataset does."""
+    key = _key(train_dir, reg_dir, caption_extension)
     with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-    scan = scan_dataset(train_dir, reg_dir or None, caption_extension=caption_extension or ".txt")
-    with _cache_lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = scan
+        checked = _checked.get(key)
+        scan = _cache.get(key)
+    if isinstance(checked, DatasetScan):
+        return checked
+    if scan is None or checked is not None:
+        # After a failed check the header scan is read again each time (it is cheap, and it
+        # reports the files the check found broken from trainer/probe_cache.py): a broken file
+        # replaced in place leaves the folder's fingerprint as it was.
+        try:
+            scan = scan_dataset(train_dir, reg_dir or None, caption_extension=caption_extension or ".txt",
+                                verify=False)
+        except TrainerError as exc:
+            if checked is None and exc.msg.id == "data.unreadable_files":  # the full check lists every broken file
+                _background.want(key, (train_dir, reg_dir, caption_extension))
+            raise
+        _remember(_cache, key, scan)
+        if checked is not None:  # the broken files were replaced: that outcome is out of date
+            with _cache_lock:
+                _checked.pop(key, None)
+    if not scan.verified:
+        _background.want(key, (train_dir, reg_dir, caption_extension))
     return scan
+
+
+def checked_scan(train_dir: str, reg_dir: Optional[str], caption_extension: str) -> DatasetScan:
+    """A fresh scan with every image fully checked (files checked before and unchanged are not
+    read again): for the dataset check. Waits for a background check of the same folder."""
+    key = _key(train_dir, reg_dir, caption_extension)
+    try:
+        scan = scan_dataset(train_dir, reg_dir or None, caption_extension=caption_extension or ".txt", verify=True)
+    except TrainerError as exc:
+        if exc.msg.id == "data.unreadable_files":  # the arithmetic shows it too from now on
+            _remember(_checked, key, exc)
+        raise
+    _remember(_checked, key, scan)
+    return scan
+
+
+def check_state(train_dir: str, reg_dir: Optional[str], caption_extension: str) -> str:
+    """The background full check of the folders as they are: "checked" (an outcome is known),
+    "pending" (running or waiting) or "none" (not asked for: no folder, or one that cannot be
+    scanned). The page polls while it is pending, then shows the outcome."""
+    key = _key(train_dir, reg_dir, caption_extension)
+    with _cache_lock:
+        if key in _checked:
+            return "checked"
+    return "pending" if _background.pending(key) else "none"
+
+
+class _BackgroundCheck:
+    """One thread that fully checks the folders the arithmetic last looked at.
+
+    One check at a time, and only the newest request waits: typing a path or switching folders
+    does not start a pile of checks. Never run inside a Gradio handler's wait.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted: Optional[tuple[tuple, tuple]] = None
+        self._running: Optional[tuple] = None
+        self._thread: Optional[threading.Thread] = None
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def want(self, key: tuple, args: tuple) -> None:
+        with self._lock:
+            with _cache_lock:
+                done = key in _checked
+            if done or key == self._running or (self._wanted and self._wanted[0] == key):
+                return
+            self._wanted = (key, args)
+            self._idle.clear()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="danlu-image-check", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self._wanted is None:
+                    self._thread = None
+                    self._idle.set()
+                    return
+                (key, (train_dir, reg_dir, extension)), self._wanted = self._wanted, None
+                self._running = key
+            try:
+                outcome: Union[DatasetScan, TrainerError] = scan_dataset(
+                    train_dir, reg_dir or None, caption_extension=extension or ".txt", verify=True)
+            except TrainerError as exc:
+                outcome = exc
+            except Exception:  # an unreadable folder and the like: the header scan shows it in the page
+                log.exception("background image check of %s failed", train_dir)
+                outcome = None
+            if outcome is not None:
+                _remember(_checked, key, outcome)
+            with self._lock:
+                self._running = None
+
+    def pending(self, key: tuple) -> bool:
+        with self._lock:
+            return key == self._running or (self._wanted is not None and self._wanted[0] == key)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """True once no check runs or waits (for tests and the benchmark)."""
+        return self._idle.wait(timeout)
+
+
+_background = _BackgroundCheck()
+
+
+def wait_for_background_check(timeout: Optional[float] = None) -> bool:
+    return _background.wait(timeout)
 
 
 def _int(value: Any, name: str) -> Optional[int]:

@@ -110,6 +110,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the file is cut short (truncated: an unfinished download or copy)",
     ),
     "data.image_damaged": ("文件已损坏：{detail}", "damaged: {detail}"),
+    # train.log: how much of the training set's full check was left to do (trainer/probe_cache.py).
+    "data.images_checked": (
+        "检查了 {checked} 张图片能否完整读出；另外 {known} 张之前已检查过且没有改动",
+        "checked that {checked} image(s) read to the end; {known} more were checked before and have not changed",
+    ),
+    "data.check_results_not_kept": (
+        "图片检查结果没能保存到 {path}（{detail}），下次会重新检查",
+        "could not keep the image check results in {path} ({detail}); the images will be checked again next time",
+    ),
     "data.caption_unreadable": ("标注文件读不出来：{detail}", "cannot read caption: {detail}"),
     "data.caption_encoding": (
         "标注文件既不是 UTF-8 也不是 GBK 编码的文字",
