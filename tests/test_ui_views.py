@@ -118,7 +118,9 @@ def test_step_arithmetic_follows_the_tutorial_and_the_trainer(tmp_path):
     text = steps_markdown({**FORM, "train_data_dir": str(data), "train_batch_size": 2}, "zh", speed=(4.0, "old-run"))
     assert "÷ 2 = **11** 步" in text and "12 步" in text and "不同" in text  # buckets round up, explained
     assert "3 秒" in text and "old-run" in text  # 12 steps at 4 steps/s
-    assert "epoch" in steps_markdown({**FORM, "train_data_dir": str(data), "max_train_epochs": ""}, "en")
+    # No length: the page plans what Start trains (sd-scripts' 1600 steps) and says why.
+    text = steps_markdown({**FORM, "train_data_dir": str(data), "max_train_epochs": ""}, "en")
+    assert "training 1600 steps, as sd-scripts does" in text and "**Will actually run**: 1600 steps" in text
     assert "not a folder" in steps_markdown({**FORM, "train_data_dir": str(tmp_path / "nope")}, "en")
 
 

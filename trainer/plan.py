@@ -81,6 +81,22 @@ class StepPlan:
         return _explain(self, lang)
 
 
+# What the step plan depends on, as config keys: the folders that are scanned, then the
+# settings make_plan takes (its keyword arguments have the same names). The page recounts
+# when any of them changes; the trainer and the page both plan through plan_from_settings.
+SCAN_INPUTS = ("train_data_dir", "reg_data_dir", "caption_extension")
+PLAN_SETTINGS = (
+    "resolution", "enable_bucket", "min_bucket_reso", "max_bucket_reso", "bucket_reso_steps", "bucket_no_upscale",
+    "train_batch_size", "gradient_accumulation_steps", "max_train_epochs", "max_train_steps", "prior_loss_weight",
+)
+PLAN_INPUTS = SCAN_INPUTS + PLAN_SETTINGS
+
+
+def plan_from_settings(scan: DatasetScan, settings: dict, num_processes: int = 1) -> StepPlan:
+    """make_plan with the PLAN_SETTINGS values (resolution as (width, height))."""
+    return make_plan(scan, num_processes=num_processes, **{name: settings[name] for name in PLAN_SETTINGS})
+
+
 def make_plan(
     scan: DatasetScan,
     *,

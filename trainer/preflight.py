@@ -14,7 +14,7 @@ from .dataset import DatasetScan, scan_dataset
 from .errors import ConfigError
 from .messages import M
 from .model_detect import ModelInfo, check_trainable, detect_base_model
-from .plan import StepPlan, make_plan
+from .plan import PLAN_SETTINGS, StepPlan, plan_from_settings
 from .prompts import SamplePrompt, load_prompts
 
 log = logging.getLogger("trainer")
@@ -39,14 +39,8 @@ def check_train_type(cfg: TrainConfig, info: ModelInfo) -> None:
 
 
 def plan_for(cfg: TrainConfig, scan: DatasetScan, num_processes: int = 1) -> StepPlan:
-    return make_plan(
-        scan, resolution=cfg.resolution_wh, enable_bucket=cfg.enable_bucket, min_bucket_reso=cfg.min_bucket_reso,
-        max_bucket_reso=cfg.max_bucket_reso, bucket_reso_steps=cfg.bucket_reso_steps,
-        bucket_no_upscale=cfg.bucket_no_upscale, train_batch_size=cfg.train_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps, num_processes=num_processes,
-        max_train_epochs=cfg.max_train_epochs,
-        max_train_steps=cfg.max_train_steps, prior_loss_weight=cfg.prior_loss_weight,
-    )
+    settings = {name: getattr(cfg, name) for name in PLAN_SETTINGS}
+    return plan_from_settings(scan, {**settings, "resolution": cfg.resolution_wh}, num_processes)
 
 
 def preflight(cfg: TrainConfig, num_processes: int = 1) -> Preflight:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from trainer.config import SD_SCRIPTS_DEFAULT_STEPS
 from trainer.errors import TrainerError
+from trainer.messages import M
 
 from .dataset_view import cached_scan, plan_from_form
 from .i18n import t
@@ -45,8 +47,6 @@ def steps_markdown(values: dict[str, Any], lang: str, speed: Optional[tuple[floa
         return t("steps_error", lang, message=exc.line(lang))
     except ValueError as exc:
         return t("steps_error", lang, message=str(exc))
-    if plan.epochs_source == "default":
-        return t("steps_need_epochs", lang)
     subsets = scan.train_subsets
     terms = " + ".join(f"{len(s.items)} × {s.repeats}" for s in subsets)
     if len(subsets) > 1:
@@ -57,6 +57,9 @@ def steps_markdown(values: dict[str, Any], lang: str, speed: Optional[tuple[floa
         t("steps_exact", lang, total=plan.total_steps, per_epoch=plan.steps_per_epoch, epochs=plan.epochs),
         plan.explanation(lang) or t("steps_same", lang),
     ]
+    if not str(values.get("max_train_epochs") or "").strip() and not str(values.get("max_train_steps") or "").strip():
+        # Neither length given: Start trains sd-scripts' default, as the plan above shows; say so.
+        lines.insert(0, M("config.note_default_steps", steps=SD_SCRIPTS_DEFAULT_STEPS).text(lang))
     if speed and speed[0] > 0:
         lines.append(t("steps_eta", lang, eta=format_duration(plan.total_steps / speed[0], lang), speed=speed[0],
                        run=speed[1]))

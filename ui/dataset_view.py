@@ -16,12 +16,12 @@ import os
 import threading
 from typing import Any, Optional, Union
 
-from trainer.config import TrainConfig
+from trainer.config import SD_SCRIPTS_DEFAULT_STEPS, TrainConfig
 from trainer.config import parse_resolution as config_parse_resolution
 from trainer.dataset import DatasetScan, scan_dataset
 from trainer.errors import TrainerError
 from trainer.messages import M
-from trainer.plan import StepPlan, make_plan
+from trainer.plan import StepPlan, plan_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -210,17 +210,21 @@ def plan_from_form(values: dict[str, Any], scan: DatasetScan) -> StepPlan:
         prior = float(values.get("prior_loss_weight") or _default("prior_loss_weight"))
     except ValueError:
         prior = _default("prior_loss_weight")
-    return make_plan(
-        scan,
-        resolution=parse_resolution(values.get("resolution")),
-        enable_bucket=bool(values.get("enable_bucket", _default("enable_bucket"))),
-        min_bucket_reso=num("min_bucket_reso"),
-        max_bucket_reso=num("max_bucket_reso"),
-        bucket_reso_steps=num("bucket_reso_steps"),
-        bucket_no_upscale=bool(values.get("bucket_no_upscale", False)),
-        train_batch_size=num("train_batch_size"),
-        gradient_accumulation_steps=num("gradient_accumulation_steps"),
-        max_train_epochs=_int(values.get("max_train_epochs"), "max_train_epochs") or None,
-        max_train_steps=_int(values.get("max_train_steps"), "max_train_steps") or None,
-        prior_loss_weight=prior,
-    )
+    epochs = _int(values.get("max_train_epochs"), "max_train_epochs") or None
+    steps = _int(values.get("max_train_steps"), "max_train_steps") or None
+    if epochs is None and steps is None:
+        steps = SD_SCRIPTS_DEFAULT_STEPS  # what Start trains then (trainer/config: sd-scripts' default)
+    settings = {
+        "resolution": parse_resolution(values.get("resolution")),
+        "enable_bucket": bool(values.get("enable_bucket", _default("enable_bucket"))),
+        "min_bucket_reso": num("min_bucket_reso"),
+        "max_bucket_reso": num("max_bucket_reso"),
+        "bucket_reso_steps": num("bucket_reso_steps"),
+        "bucket_no_upscale": bool(values.get("bucket_no_upscale", False)),
+        "train_batch_size": num("train_batch_size"),
+        "gradient_accumulation_steps": num("gradient_accumulation_steps"),
+        "max_train_epochs": epochs,
+        "max_train_steps": steps,
+        "prior_loss_weight": prior,
+    }
+    return plan_from_settings(scan, settings)

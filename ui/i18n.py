@@ -201,7 +201,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "填写训练集文件夹后，这里会按教程的公式算出总训练步数。",
         "Fill in the training images folder to see the total steps by the tutorial's formula.",
     ),
-    "steps_need_epochs": ("填写 epoch（或最大训练步数）后显示总步数。", "Fill in epochs (or max steps) to see the total."),
     "steps_formula": (
         "**教程公式**：图片数量 × repeat × epoch ÷ batch size = {terms} × {epochs} ÷ {batch} = **{tutorial}** 步",
         "**Tutorial's formula**: images × repeat × epochs ÷ batch size = {terms} × {epochs} ÷ {batch} = "

@@ -10,18 +10,14 @@ from typing import Optional
 
 import gradio as gr
 
+from trainer.plan import PLAN_INPUTS
+
 from .arithmetic import steps_markdown
 from .context import Page
 from .dataset_view import check_state
 from .formmap import specs_in_section
 from .i18n import t
 
-# The inputs the step count depends on (trainer/plan.py make_plan's arguments).
-PLAN_FIELDS = (
-    "train_data_dir", "reg_data_dir", "caption_extension", "resolution", "enable_bucket", "min_bucket_reso",
-    "max_bucket_reso", "bucket_reso_steps", "bucket_no_upscale", "train_batch_size", "gradient_accumulation_steps",
-    "max_train_epochs", "max_train_steps", "prior_loss_weight",
-)
 
 
 @dataclass
@@ -70,7 +66,7 @@ def _check_state(values: dict) -> str:
 
 
 def wire(page: Page, section: StepsSection) -> None:
-    watched = [page.form.fields[name] for name in PLAN_FIELDS if name in page.form.fields]
+    watched = [page.form.fields[name] for name in PLAN_INPUTS if name in page.form.fields]  # trainer/plan.py
     outputs = [section.arithmetic, section.check_shown, section.check_timer]
 
     def recount(data: dict) -> tuple:
