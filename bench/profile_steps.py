@@ -78,11 +78,6 @@ def only_in(first: dict, second: dict, n: int, top: int = 10) -> list[tuple[str,
     return rows[:top]
 
 
-def phase_breakdown(step, n: int) -> dict[str, float]:
-    """Seconds per step in each phase over `n` calls of `step()`, plus "other" and "total"."""
-    return phase_breakdowns({"only": step}, rounds=1, block=n)["only"]
-
-
 def breakdown_table(danlu: dict[str, float], reference: dict[str, float]) -> list[str]:
     """Markdown lines: phase | Danlu ms | reference ms | difference."""
     lines = ["| phase | Danlu ms/step | reference ms/step | Danlu - reference |", "|---|---|---|---|"]

@@ -10,6 +10,16 @@ def test_readme_lists_every_config_key():
     assert not missing, f"README.md does not list: {missing}"
 
 
+def test_readme_names_every_exit_code_with_its_number():
+    from trainer.errors import EXIT_CODES
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    english = text[text.index("Exit codes:"):].split("\n")[0]
+    assert len(EXIT_CODES) == 9
+    for code in EXIT_CODES.values():
+        assert f"{code} " in english, code
+
+
 def test_readme_shows_both_commands_and_they_exist():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "./start.sh test" in text and "./start.sh " in text

@@ -94,24 +94,6 @@ class DatasetScan:
     def reg_images(self) -> int:
         return sum(len(s.items) for s in self.reg_subsets)
 
-    @property
-    def reg_images_times_repeats(self) -> int:
-        return sum(len(s.items) * s.repeats for s in self.reg_subsets)
-
-    def summary(self) -> list[dict]:
-        """One row per folder, for a table in the UI."""
-        return [
-            {
-                "folder": s.name,
-                "class_token": s.class_token,
-                "repeats": s.repeats,
-                "images": len(s.items),
-                "images_times_repeats": len(s.items) * s.repeats,
-                "is_reg": s.is_reg,
-            }
-            for s in self.subsets
-        ]
-
 
 def scan_dataset(
     train_data_dir: str | os.PathLike,

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 from .messages import Msg, render
 
@@ -258,8 +258,3 @@ class EventReader:
 def read_events(path: Path | str) -> list[Event]:
     return EventReader(path).read_new()
 
-
-def iter_events(path: Path | str, type_: str | None = None) -> Iterator[Event]:
-    for event in read_events(path):
-        if type_ is None or event.type == type_:
-            yield event

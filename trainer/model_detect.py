@@ -29,7 +29,6 @@ UNET_PREFIX = "model.diffusion_model."
 VAE_PREFIX = "first_stage_model."
 SD1_TEXT_PREFIXES = ("cond_stage_model.transformer.text_model.", "cond_stage_model.transformer.embeddings.")
 SD2_TEXT_PREFIX = "cond_stage_model.model.transformer."
-SDXL_TEXT1_PREFIX = "conditioner.embedders.0.transformer."
 SDXL_TEXT2_PREFIX = "conditioner.embedders.1.model."
 SDXL_REFINER_TEXT_PREFIX = "conditioner.embedders.0.model."
 

@@ -47,6 +47,3 @@ class StopSignals:
         log.error("%s", M("run.grace_over", seconds=round(self.grace_s)))
         os._exit(Stopped.exit_code)
 
-    def cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()

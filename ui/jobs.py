@@ -35,6 +35,7 @@ from typing import IO, Any, Callable, Optional
 
 from trainer.config import TrainConfig, config_from_dict, save_toml
 from trainer.control import send_request
+from trainer.errors import Stopped
 from trainer.events import Finished, read_events
 from trainer.safe_write import atomic_write_text
 
@@ -48,8 +49,7 @@ CONFIG_FILE = "config.toml"
 CONSOLE_LOG = "console.log"
 
 ACTIVE = frozenset({"running", "stopping"})
-FINAL = frozenset({"done", "stopped", "failed", "cancelled", "lost"})
-STOPPED_EXIT_CODE = 6  # trainer/errors.py Stopped
+STOPPED_EXIT_CODE = Stopped.exit_code
 
 # After the polite signal the trainer allows itself 120 s to finish a step and save
 # (trainer/stopping.py DEFAULT_GRACE_S); the kill comes only after that, plus a margin.
