@@ -23,7 +23,7 @@ def config_values(model: Path, data: Path, out: Path, s: Settings, **overrides) 
         resolution=str(s.resolution), enable_bucket=False, train_batch_size=s.batch_size, network_dim=s.rank,
         network_alpha=s.alpha, learning_rate=s.unet_lr, unet_lr=s.unet_lr, text_encoder_lr=s.text_encoder_lr,
         optimizer_type="AdamW", lr_scheduler="constant", mixed_precision="no", save_precision="float",
-        seed=s.seed, max_grad_norm=s.max_grad_norm, cache_latents=True,
+        seed=s.seed, max_grad_norm=s.max_grad_norm, cache_latents=s.cache_latents, caption_extension=".txt",
         network_train_unet_only=not s.train_text_encoder, max_train_epochs=1000,
     )
     values.update(overrides)

@@ -6,7 +6,9 @@ loss, backward, gradient clipping, AdamW step, constant LR scheduler step, zero_
 
 Same work as Danlu's side of the benchmark:
 - the same model files (a diffusers folder) and the same images and captions;
-- latents precomputed once by the VAE before the first step (Danlu: cache_latents = true);
+- latents precomputed once by the VAE before the first step (Danlu: cache_latents = true), or,
+  with `cache_latents=False`, each step's images read, resized and encoded by the VAE as a
+  dataloader would (Danlu: cache_latents = false);
   captions tokenized once up front (Danlu tokenizes each step: that is part of its cost);
 - LoRA on the same U-Net layers (trainer/lora.py's UNET_TARGETS, kohya's set) through
   `unet.add_adapter`, and with the text encoder trained, on its q/k/v/out_proj, fc1 and fc2
@@ -44,6 +46,7 @@ class Settings:
     max_grad_norm: float = 1.0
     seed: int = 42
     train_text_encoder: bool = False
+    cache_latents: bool = True
 
 
 def _pixels(path: Path, size: int) -> torch.Tensor:
@@ -79,17 +82,17 @@ class ReferenceLoop:
         for module in (self.unet, self.text_encoder, vae):
             module.requires_grad_(False)
 
-        # The data, once: latents sampled from the VAE, captions tokenized.
+        # The data, once: captions tokenized; latents sampled from the VAE now, or each step.
         items = dataset_items(Path(data_dir))
-        with torch.no_grad():
-            self.latents = torch.cat([
-                vae.encode(_pixels(path, s.resolution)[None]).latent_dist.sample(generator=self.generator)
-                * vae.config.scaling_factor
-                for path, _ in items
-            ])
+        self.paths = [path for path, _ in items]
+        self.vae = vae
+        self.latents = None
+        if s.cache_latents:
+            with torch.no_grad():
+                self.latents = torch.cat([self._encode([path]) for path in self.paths])
+            self.vae = None
         self.input_ids = tokenizer([c for _, c in items], padding="max_length", truncation=True, max_length=77,
                                    return_tensors="pt").input_ids
-        del vae
 
         self.unet.add_adapter(LoraConfig(r=s.rank, lora_alpha=s.alpha, init_lora_weights=True,
                                          target_modules=UNET_TARGETS))
@@ -116,6 +119,7 @@ class ReferenceLoop:
         loop.settings, loop.generator = reference.settings, torch.Generator().manual_seed(reference.settings.seed)
         loop.unet, loop.text_encoder = run.model.unet, run.model.text_encoder
         loop.scheduler, loop.latents, loop.input_ids = reference.scheduler, reference.latents, reference.input_ids
+        loop.paths, loop.vae = reference.paths, reference.vae
         loop.params = [p for group in run.lora for p in group.parameters()]
         loop.optimizer = getattr(run.optimizer, "optimizer", run.optimizer)  # the AdamW inside accelerate's wrapper
         loop.lr_scheduler = run.lr_scheduler
@@ -128,11 +132,16 @@ class ReferenceLoop:
             return sum(1 for m in model.modules() if hasattr(m, "lora_A") and "default" in getattr(m, "lora_A", {}))
         return count(self.unet), count(self.text_encoder)
 
+    @torch.no_grad()
+    def _encode(self, paths: list[Path]) -> torch.Tensor:
+        pixels = torch.stack([_pixels(path, self.settings.resolution) for path in paths])
+        return self.vae.encode(pixels).latent_dist.sample(generator=self.generator) * self.vae.config.scaling_factor
+
     def _next_batch(self) -> list[int]:
         batch = []
         while len(batch) < self.settings.batch_size:
             if not self.order:
-                self.order = list(range(len(self.latents)))
+                self.order = list(range(len(self.paths)))
                 self.shuffler.shuffle(self.order)
             batch.append(self.order.pop())
         return batch
@@ -140,7 +149,8 @@ class ReferenceLoop:
     def step(self) -> float:
         s, g = self.settings, self.generator
         batch = self._next_batch()
-        latents, ids = self.latents[batch], self.input_ids[batch]
+        latents = self.latents[batch] if self.latents is not None else self._encode([self.paths[i] for i in batch])
+        ids = self.input_ids[batch]
         with torch.set_grad_enabled(s.train_text_encoder):
             hidden = self.text_encoder(ids).last_hidden_state
         noise = torch.randn(latents.shape, generator=g)

@@ -112,7 +112,7 @@ def interleaved(sides: dict, *, rounds: int, block: int, warmup: int) -> tuple[d
 
 
 def compare_steps(label: str, model: Path, data: Path, workdir: Path, settings, opts: Options,
-                  results: Results) -> object:
+                  results: Results, goal: float = 1.0) -> object:
     from . import danlu_side
     from .profile_steps import breakdown_table, only_in, phase_breakdowns
     from .reference_loop import ReferenceLoop
@@ -130,9 +130,9 @@ def compare_steps(label: str, model: Path, data: Path, workdir: Path, settings, 
     lo, hi = quartiles(round_ratios)
     spread = f"rounds {min(round_ratios):.2f}-{max(round_ratios):.2f}"
     results.add(Row("1", f"step time, {label} (wall, median)", ms(statistics.median(d.wall)),
-                    ms(statistics.median(r.wall)), ratio_text(wall), "<= 1.00", verdict_at_most(wall, 1.0)))
+                    ms(statistics.median(r.wall)), ratio_text(wall), f"<= {goal:.2f}", verdict_at_most(wall, goal)))
     results.add(Row("1", f"step time, {label} (CPU time, median)", ms(statistics.median(d.cpu)),
-                    ms(statistics.median(r.cpu)), ratio_text(cpu), "<= 1.00", verdict_at_most(cpu, 1.0)))
+                    ms(statistics.median(r.cpu)), ratio_text(cpu), f"<= {goal:.2f}", verdict_at_most(cpu, goal)))
     results.add(Row("1", "  the same loop on Danlu's prepared model (CPU time)", ms(statistics.median(h.cpu)),
                     ms(statistics.median(r.cpu)), ratio_text(statistics.median(h.cpu) / statistics.median(r.cpu)),
                     "", ""))
@@ -545,6 +545,9 @@ def _run_all(opts: Options, workdir: Path, began: float, machine: dict, found_ve
     del danlu
     compare_steps("U-Net + text encoder", model, data, workdir, Settings(train_text_encoder=True), opts,
                   results).steps.close()
+    # The step with every image read and encoded each step (issue 11: at most 1.05x the plain loop).
+    compare_steps("U-Net only, cache_latents off", model, data, workdir, Settings(cache_latents=False), opts,
+                  results, goal=1.05).steps.close()
     cache_effect(model, workdir, base, results)
     if opts.skip_big:
         results.add(Row("3", "full-size SD1.5 U-Net", "skipped (--skip-big)", "", "", "", "skipped"))

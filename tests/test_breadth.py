@@ -165,6 +165,11 @@ def test_every_supported_key_is_read_by_the_trainer():
         read |= {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                  if isinstance(node, ast.Attribute)}
     assert {"pretrained_model_name_or_path", "network_dim"} <= read  # the walk sees the trainer at all
+    # The step plan's settings are read by name, in one place (trainer/preflight.py plan_for).
+    from trainer.plan import PLAN_SETTINGS
+
+    assert "getattr(cfg, name) for name in PLAN_SETTINGS" in (root / "preflight.py").read_text(encoding="utf-8")
+    read |= set(PLAN_SETTINGS)
     # Accepted on purpose without an effect of their own, each explained in its help text.
     explained = {"sdpa", "no_half_vae", "network_module", "save_model_as", "model_train_type"}
     # Read through the schema's derived values (properties such as unet_learning_rate or

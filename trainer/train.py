@@ -658,7 +658,12 @@ def optimisation_steps(run: Run, start: Position):
                 norm = run.accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
                 if check_grads and not torch.isfinite(norm):
                     raise Diverged(M("run.grads_not_finite", step=run.global_step + 1), hint=DIVERGED_HINT)
-            run.optimizer.step()
+            if run.accelerator.scaler is None:
+                # What accelerate's wrapper does without a grad scaler (no XLA, no LOMO here),
+                # minus its is_lomo_available() check, an importlib search on every step.
+                run.optimizer.optimizer.step()
+            else:
+                run.optimizer.step()  # fp16: the grad scaler unscales, skips inf steps, updates its scale
             lrs = effective_lrs(run.optimizer.optimizer)  # the rates this step used, before the scheduler moves on
             run.lr_scheduler.step()
             run.optimizer.zero_grad(set_to_none=True)
