@@ -21,7 +21,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -109,10 +109,17 @@ class LocalIndex:
         self.server.server_close()
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client gave up first (a probe's timeout, against a slow index): nothing to show
+        super().handle_error(request, client_address)
+
+
 def serve_folder(root: Path, delay_seconds: float = 0.0) -> LocalIndex:
     requests: List[str] = []
     handler = partial(RecordingHandler, directory=str(root), requests=requests, delay_seconds=delay_seconds)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="local package index", daemon=True).start()
     return LocalIndex(root, server, requests)
@@ -174,6 +181,48 @@ class SilentServer:
 
     def close(self) -> None:
         self.socket.close()
+
+
+class GatedServer:
+    """Answers every GET with an empty HTTP 200, but none before `parties` requests have arrived.
+
+    Probes sent together all get their answer at once; probes sent one after another never do
+    (each waits alone and gives up before the next one asks), so "all answered" proves they
+    were in flight at the same time, with no clock involved.
+    """
+
+    def __init__(self, parties: int):
+        self.parties = parties
+        self.arrived = 0
+        self.closing = False
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the base class's name)
+                with gate._lock:
+                    gate.arrived += 1
+                    if gate.arrived >= gate.parties:
+                        gate._open.set()
+                if gate._open.wait(60) and not gate.closing:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def log_message(self, format: str, *args) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="gated server", daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.closing = True
+        self._open.set()  # release any request still waiting, unanswered
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def isolated_pip_environment(home: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -54,7 +54,7 @@ def test_each_option_trains_and_changes_the_result(tmp_path, baseline, name):
     values, base_weights, base_losses = baseline
     final, _, events = _run(config_from_dict({**values, **OPTIONS[name], "output_dir": str(tmp_path / "out")}))
     losses = _losses(events)
-    assert len(losses) == len(base_losses) and all(0 <= x < 100 and x == x for x in losses)
+    assert len(losses) == len(base_losses) > 0 and all(0 <= x < 100 and x == x for x in losses)
     assert [e for e in events if e.type == "sample"], "previews render with the option on"
     weights = load_file(str(final))
     assert weights.keys() == base_weights.keys()
@@ -95,6 +95,7 @@ def test_cached_and_uncached_latents_are_the_same_distribution_sample_per_image(
                                          cache_latents=True, vae_batch_size=3))
     _, run_a, _ = _run(a)
     _, run_b, _ = _run(b)
+    assert len(run_a.latent_cache.memory) == 3 and run_a.latent_cache.memory.keys() == run_b.latent_cache.memory.keys()
     for key, latent in run_a.latent_cache.memory.items():
         torch.testing.assert_close(latent, run_b.latent_cache.memory[key], atol=1e-5, rtol=1e-4)
 

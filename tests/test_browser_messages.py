@@ -113,8 +113,13 @@ ALLOWED_ENGLISH: tuple[str, ...] = ()
 def foreign_text(tab, lang: str, skip: str = "") -> list[str]:
     """What the page shows in the other language: '[element id] the words' per hit; `skip`: a
     CSS selector of parts not to read."""
+    seen = tab.evaluate(VISIBLE_TEXT_JS, skip)
+    # The reader sees the page: some of what it read is a sentence in the page's own language
+    # (a reader that saw nothing would find nothing foreign, and prove nothing).
+    own = ENGLISH_RUN if lang == "en" else CHINESE
+    assert any(own.search(text) for text, _ in seen), f"the {lang} page's text was not read: {seen[:20]}"
     hits = []
-    for text, where in tab.evaluate(VISIBLE_TEXT_JS, skip):
+    for text, where in seen:
         if lang == "zh":
             rest = text
             for name in ALLOWED_ENGLISH:

@@ -77,7 +77,7 @@ def test_same_seed_same_lora(tmp_path, tiny_sd15_file, trained):
     final, _, _ = trained
     again, _, _ = _train(tmp_path, tiny_sd15_file)
     first, second = load_file(str(final)), load_file(str(again))
-    assert first.keys() == second.keys()
+    assert first.keys() == second.keys() and first
     for key in first:
         torch.testing.assert_close(first[key], second[key], atol=0, rtol=0)
 

@@ -82,6 +82,7 @@ def _report_timings():
 
 
 def assert_same_tensors(got: dict, want: dict, what: str):
+    assert want, f"{what}: nothing to compare"
     missing = sorted(set(want) - set(got))
     extra = sorted(set(got) - set(want))
     assert not missing and not extra, f"{what}: missing {missing[:10]} extra {extra[:10]}"

@@ -143,7 +143,9 @@ def test_shipped_presets_exist_and_each_trains():
         assert preset.title("zh") and preset.title("en") and preset.about("zh") and preset.about("en"), preset.key
         form = apply_preset(preset.path, {**PATHS})
         cfg = _check(form)
-        for key, value in read_overlay(preset.path).items():
+        overlay = read_overlay(preset.path)
+        assert overlay, preset.key  # a preset sets something, and each value is checked below
+        for key, value in overlay.items():
             assert getattr(cfg, key) == value, (preset.key, key)
 
 
