@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from trainer.preflight import preflight
     from ui.jobs import DEFAULT_STOP_GRACE_S, JobRegistry
+    from ui.tools import tools_registry as tools_registry_for
     from ui.page import CSS, build_page
 
     def check(cfg) -> None:
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                            else DEFAULT_STOP_GRACE_S, check_before_queueing=check)
     host = "0.0.0.0" if args.listen else "127.0.0.1"
     port = first_free_port(args.port, host)
-    demo = build_page(registry, lang, output_root, listen=args.listen)
+    tools_registry = tools_registry_for(output_root, stop_grace_s=args.stop_grace if args.stop_grace is not None
+                                        else DEFAULT_STOP_GRACE_S)
+    demo = build_page(registry, lang, output_root, listen=args.listen, tools_registry=tools_registry)
     shown_host = socket.gethostname() if args.listen else "127.0.0.1"
     print(t("running_at", lang, url=f"http://{shown_host}:{port}"), flush=True)
     print(t("output_root", lang, root=str(output_root)), flush=True)
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         registry.close()  # the trainers keep running; the next start attaches to them
+        tools_registry.close()
     return 0
 
 

@@ -95,6 +95,19 @@ def _other_process(cfg) -> int:
         return 0
     except TrainerError as exc:
         return exc.exit_code
+    finally:
+        _end_process_group()
+
+
+def _end_process_group() -> None:
+    """Several processes: leave the process group before exiting. Left to the interpreter's
+    exit, gloo's threads were destroyed while joinable and a process ended with "terminate
+    called without an active exception" (exit -6) after its work was done (seen on CPU + gloo)."""
+    if world_size() > 1:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def _report(writer: ev.EventWriter | None, exc: TrainerError) -> int:
@@ -178,3 +191,4 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         return 1
     finally:
         writer.close()
+        _end_process_group()

@@ -338,12 +338,7 @@ class _Caption:
 
 
 def _read_caption(image: Path, extension: str) -> _Caption:
-    """First line of `<stem><extension>`, stripped (kohya: `lines[0].strip()`).
-
-    kohya reads UTF-8 only and stops on anything else. Chinese Windows Notepad saves
-    GBK ("ANSI") or UTF-16 ("Unicode") unless told otherwise, so those are read too, with
-    a warning for GBK (the encoding is a guess).
-    """
+    """First line of `<stem><extension>`, stripped (kohya: `lines[0].strip()`), as caption_first_line reads it."""
     path = _caption_path(image, extension)
     try:
         raw = path.read_bytes()
@@ -351,26 +346,48 @@ def _read_caption(image: Path, extension: str) -> _Caption:
         return _Caption()
     except OSError as e:
         return _Caption(error=M("data.caption_unreadable", detail=str(e)))
-    gbk = False
+    decoded = decode_caption(raw)
+    if decoded is None:
+        return _Caption(error=M("data.caption_encoding"))
+    text, gbk = decoded
+    return _Caption(text=caption_first_line(text) or None, gbk=gbk)
+
+
+def decode_caption(raw: bytes) -> tuple[str, bool] | None:
+    """A caption file's whole text: (text, read as GBK), or None when no encoding fits.
+
+    kohya reads UTF-8 only and stops on anything else. Chinese Windows Notepad saves
+    GBK ("ANSI") or UTF-16 ("Unicode") unless told otherwise, so those are read too (GBK
+    is a guess: the scan warns about it). Public for trainer/captions.py, the caption editor.
+    """
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = raw.decode("utf-16")
-    else:
         try:
-            text = raw.decode("utf-8-sig")  # tolerates the BOM Notepad writes
+            return raw.decode("utf-16"), False
+        except UnicodeDecodeError:  # an odd number of bytes: not UTF-16 after all
+            return None
+    try:
+        return raw.decode("utf-8-sig"), False  # tolerates the BOM Notepad writes
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("gbk"), True
         except UnicodeDecodeError:
-            try:
-                text = raw.decode("gbk")
-                gbk = True
-            except UnicodeDecodeError:
-                return _Caption(error=M("data.caption_encoding"))
-    # Universal newlines, as kohya's open(..., "rt").readlines().
+            return None
+
+
+def caption_first_line(text: str) -> str:
+    """The caption the trainer trains on: the first line (universal newlines, as kohya's
+    open(..., "rt").readlines()), stripped, "" when empty."""
     first = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[0].strip()
     # Chinese input methods type the full-width comma "，" between tags. Read it as the tag
     # separator it is meant to be: otherwise shuffle_caption and the tag counts see one long
     # tag, and CLIP's tokenizer (which does not normalise it as open_clip's ftfy step would)
     # gets a rare symbol instead of ",".
-    first = first.replace("，", ",")
-    return _Caption(text=first or None, gbk=gbk)
+    return first.replace("，", ",")
+
+
+def split_tags(caption: str) -> list[str]:
+    """A caption's tags as kohya splits them (set_tag_frequency): on ",", stripped, empty ones dropped."""
+    return [tag.strip() for tag in caption.split(",") if tag.strip()]
 
 
 def _caption_warnings(folder: Path, token: str, ext: str, captions: list[_Caption], warnings: list[Msg]) -> None:
@@ -411,7 +428,7 @@ def tag_frequency(scan: DatasetScan) -> dict[str, dict[str, int]]:
     for subset in scan.subsets:
         counts = Counter(result.get(subset.name, {}))
         for item in subset.items:
-            counts.update(t.strip().lower() for t in item.caption.split(",") if t.strip())
+            counts.update(tag.lower() for tag in split_tags(item.caption))
         result[subset.name] = dict(counts)
     return result
 

@@ -89,6 +89,24 @@ class DiskFull(TrainerError):
     exit_code = 8
 
 
+class DownloadError(TrainerError):
+    """A model file could not be downloaded, or failed its check (trainer/model_store.py).
+
+    The message names the URL tried and the model hub in use; the hint says what to do (switch
+    the mirror, or copy the files by hand into `folder`). Nothing half-downloaded was put in place.
+    """
+
+    kind = "download"
+    exit_code = 9
+
+    def __init__(self, message: "Msg | str", hint: "Msg | str | None" = None, field: str | None = None, *,
+                 url: str | None = None, endpoint: str | None = None, folder: str | None = None):
+        super().__init__(message, hint, field)
+        self.url = url
+        self.endpoint = endpoint
+        self.folder = folder
+
+
 # Exit codes in one place, so the UI and the README can name them.
 EXIT_CODES = {
     "ok": 0,
@@ -100,4 +118,5 @@ EXIT_CODES = {
     Stopped.kind: Stopped.exit_code,
     Diverged.kind: Diverged.exit_code,
     DiskFull.kind: DiskFull.exit_code,
+    DownloadError.kind: DownloadError.exit_code,
 }

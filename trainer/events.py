@@ -174,8 +174,44 @@ class Finished(Event):
     advice: dict | None = None
 
 
+@dataclass
+class Download(Event):
+    """Progress of one file of a download job (`python -m trainer.fetch`).
+
+    stage: "present" (already in the store, not downloaded), "download" (bytes arriving),
+    "verify" (checking the sha256), "done" (verified and in place; `path` is its final path).
+    """
+
+    type: ClassVar[str] = "download"
+    repo_id: str
+    file: str
+    stage: str
+    done_bytes: int
+    total_bytes: int | None
+    bytes_per_s: float
+    eta_s: float | None
+    index: int  # this file's place in the job's list, from 1
+    count: int  # how many files the job has
+    source: str = "hf"
+    endpoint: str = ""
+    path: str = ""
+
+
+@dataclass
+class TagProgress(Event):
+    """One image done (whatever became of it), sent right after its caption is written."""
+
+    type: ClassVar[str] = "tag_progress"
+    done: int  # images handled so far, this one included
+    total: int
+    image: str  # its path
+    seconds: float  # since the first image began: done / seconds is the speed, for an ETA
+    outcome: str = ""  # written | appended | unchanged | kept (skip mode, or a caption left alone) | failed
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (Started, Step, Epoch, Sample, Checkpoint, WarningEvent, ErrorEvent, LrFinder, Finished)
+    cls.type: cls for cls in (Started, Step, Epoch, Sample, Checkpoint, WarningEvent, ErrorEvent, LrFinder, Finished,
+                               Download, TagProgress)
 }
 
 

@@ -38,6 +38,7 @@ class Page:
     # next run the queue starts (off after a past run was opened on purpose).
     shown: Optional[gr.State] = None
     notice: Optional[gr.Markdown] = None  # one line answering the last button press
+    tools: Optional[JobRegistry] = None  # tagging and download jobs (ui/tools.py), output/.tools/
 
     def __post_init__(self) -> None:
         self.form = Form(lang=self.lang, values_at_start=start_values(self.output_root))

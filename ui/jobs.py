@@ -46,6 +46,11 @@ log = logging.getLogger("danlu.jobs")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 JOB_FILE = "job.json"
 CONFIG_FILE = "config.toml"
+# A tool job (tagging, a model download) holds its module's arguments instead of a config.
+TASK_FILE = "task.json"
+# The modules a tool job may run, by job kind: a fixed list, so nothing a page sends can name
+# another program; their arguments are a list (trainer/tag.py job_args), never a shell line.
+TOOL_MODULES = {"tag": "trainer.tag", "fetch": "trainer.fetch"}
 CONSOLE_LOG = "console.log"
 
 ACTIVE = frozenset({"running", "stopping"})
@@ -271,10 +276,39 @@ class JobRegistry:
         env["PYTHONIOENCODING"] = "utf-8"
         return _hub_env(env)
 
-    def _launch(self, job: Job) -> None:
+    def submit_task(self, kind: str, args: list[str], label: str, lang: str) -> Job:
+        """Queue a tool job: `python -m <TOOL_MODULES[kind]> ARGS --events <folder> --lang LANG`."""
+        if kind not in TOOL_MODULES or not all(isinstance(a, str) for a in args):
+            raise ValueError(f"not a tool job: {kind!r} {args!r}")
+        with self._lock:
+            now = time.time()
+            name = run_folder_name(label, now, lambda n: n in self._jobs or (self.root / n).exists())
+            folder = self.root / name
+            folder.mkdir(parents=True)
+            atomic_write_text(folder / TASK_FILE, json.dumps({"args": list(args), "lang": lang}, ensure_ascii=False))
+            job = Job(name=name, folder=folder, status="queued", created=now, kind=kind)
+            self._jobs[name] = job
+            self._write(job)
+            self._advance()
+            return dataclasses.replace(self._jobs[name])
+
+    def _command(self, job: Job) -> list[str]:
+        if job.kind in TOOL_MODULES:
+            task = json.loads((job.folder / TASK_FILE).read_text(encoding="utf-8"))
+            return [self.trainer_command[0], "-m", TOOL_MODULES[job.kind], *task["args"],
+                    "--events", str(job.folder / "events.jsonl"), "--lang", task.get("lang") or "zh"]
         args = [*self.trainer_command, "--config", str(job.folder / CONFIG_FILE)]
         if job.kind == "find_lr":
             args.append("--find-lr")
+        return args
+
+    def _launch(self, job: Job) -> None:
+        try:
+            args = self._command(job)
+        except (OSError, ValueError, KeyError) as exc:  # a damaged task file: the job cannot start
+            job.launch_error = f"{type(exc).__name__}: {exc}"
+            self._set_final(job, None, status="failed")
+            return
         console = open(job.folder / CONSOLE_LOG, "ab")
         try:
             process = proc.spawn(args, cwd=self.cwd, env=self._env(), log=console)

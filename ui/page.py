@@ -6,7 +6,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import config_box, run_panel, runs_tab, sec_advanced, sec_effect, sec_paths, sec_preview, sec_steps
+from . import (config_box, run_panel, runs_tab, sec_advanced, sec_captions, sec_effect, sec_paths, sec_preview,
+               sec_steps, sec_tools, tools)
 from .context import Page
 from .i18n import t
 from .jobs import JobRegistry
@@ -45,8 +46,10 @@ table.loras td, table.loras th { padding: 3px 6px; border-bottom: 1px solid #e5e
 """
 
 
-def build_page(registry: JobRegistry, lang: str, output_root: Path, *, listen: bool = False) -> gr.Blocks:
-    page = Page(lang=lang, registry=registry, readers=RunReaders(), output_root=output_root, listen=listen)
+def build_page(registry: JobRegistry, lang: str, output_root: Path, *, listen: bool = False,
+               tools_registry: JobRegistry | None = None) -> gr.Blocks:
+    page = Page(lang=lang, registry=registry, readers=RunReaders(), output_root=output_root, listen=listen,
+                tools=tools_registry or tools.tools_registry(output_root))
     with gr.Blocks(title="丹炉 Danlu", analytics_enabled=False, delete_cache=(3600, 7 * 86400)) as demo:
         page.shown = gr.State({"run": None, "follow": True})
         with gr.Row(equal_height=True):
@@ -73,6 +76,11 @@ def build_page(registry: JobRegistry, lang: str, output_root: Path, *, listen: b
                                    preview_button=preview_button, preset_name=preset_name, save=save)
         sec_paths.wire(page, paths)
         sec_steps.wire(page, steps)
+        # The caption editor (built inside 一、路径) refreshes the dataset check and the arithmetic.
+        sec_captions.wire(page, paths.captions, paths.report, steps)
+        timer, seen = sec_tools.build_timer()
+        sec_tools.wire(page, sec_tools.ToolsSection(models=paths.models, tagging=paths.tagging, timer=timer, seen=seen),
+                       paths.report, steps)
         sec_effect.wire(page, effect)
         config_box.wire(page, box)
         run_panel.wire(page, panel)
