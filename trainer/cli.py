@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import events as ev
 from .errors import ConfigError, TrainerError
-from .config import NOTES_SHOWN_AS_WARNINGS, load_config
+from .config import NOTES_SHOWN_AS_WARNINGS, load_config, save_toml
 from .launch import is_distributed_worker, trainer_command, world_size
 from .messages import LANGS, M, current_lang, default_lang, render, set_lang
 from .preflight import preflight
@@ -99,6 +99,15 @@ def _other_process(cfg) -> int:
         _end_process_group()
 
 
+def _keep_config(cfg, given: Path) -> None:
+    """The run folder carries the config it was trained with (as read: absolute paths, sd-scripts'
+    defaults filled in), so the page, a comparison or a resume can rebuild the run from the
+    folder alone. A run the page started already has it there: that file is the one given."""
+    target = Path(cfg.output_dir) / "config.toml"
+    if given.resolve() != target.resolve():
+        save_toml(cfg, target)
+
+
 def _end_process_group() -> None:
     """Several processes: leave the process group before exiting. Left to the interpreter's
     exit, gloo's threads were destroyed while joinable and a process ended with "terminate
@@ -166,6 +175,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             writer.emit(ev.warning("config", note))
     try:
         checked = preflight(cfg, world_size())  # data and model problems surface here, before torch is imported
+        _keep_config(cfg, Path(args.config))
         if args.find_lr:
             from .lr_finder import DEFAULT_MAX_STEPS, find_lr
 

@@ -81,6 +81,22 @@ class Epoch(Event):
 
 
 @dataclass
+class Validation(Event):
+    """The validation loss (validation_split): the held-out images' loss at fixed timesteps with fixed
+    noise, the same every evaluation, so two evaluations of the same weights give the same number."""
+
+    type: ClassVar[str] = "validation"
+    epoch: int  # the epoch that ended, or the one in progress for an evaluation by steps
+    step: int  # optimizer steps done when evaluated
+    loss: float  # mean over every held-out image evaluated and every timestep
+    images: int  # held-out images evaluated
+    steps: int  # validation batches evaluated (max_validation_steps caps them)
+    end_of_epoch: bool = True  # the weights at the end of `epoch` (its saved file's), not mid-epoch
+    timesteps: list[int] = field(default_factory=list)
+    train_loss: float | None = None  # the training loss's running average then (over the last epoch's steps)
+
+
+@dataclass
 class Sample(Event):
     type: ClassVar[str] = "sample"
     epoch: int
@@ -170,7 +186,8 @@ class Finished(Event):
     path: str | None  # the final LoRA, when one was written
     exit_code: int = 0
     # Over/under-fitting advice from the loss curve and settings (tutorial 三、过拟合/欠拟合):
-    # {"verdict": "overfitting" | "underfitting" | "fine" | "unknown", "zh": str, "en": str, "levers": [...]}
+    # {"verdict": "overfitting" | "underfitting" | "fine" | "unknown", "zh": str, "en": str, "levers": [...],
+    #  "msg": {...}, "best_epoch", "best_step", "best_validation_loss": where the validation loss was lowest, or None}
     advice: dict | None = None
 
 
@@ -209,10 +226,36 @@ class TagProgress(Event):
     outcome: str = ""  # written | appended | unchanged | kept (skip mode, or a caption left alone) | failed
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in (Started, Step, Epoch, Sample, Checkpoint, WarningEvent, ErrorEvent, LrFinder, Finished,
-                               Download, TagProgress)
-}
+@dataclass
+class CompareProgress(Event):
+    """One image of an epoch comparison (`python -m trainer.compare`) rendered and written."""
+
+    type: ClassVar[str] = "compare_progress"
+    done: int  # images rendered so far, this one included
+    total: int  # images this comparison renders (strength-0 images once per prompt, not once per row)
+    image: str  # its path
+    seconds: float  # since the first image began: for a speed and an ETA
+    file: str | None = None  # the row's LoRA file as the index names it; None for a base-model image
+    prompt_index: int = 0
+    strength: float = 0.0
+
+
+# Every event a reader understands, one per line: a new event is one more line here.
+EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in (
+    Started,
+    Step,
+    Epoch,
+    Validation,
+    Sample,
+    Checkpoint,
+    WarningEvent,
+    ErrorEvent,
+    LrFinder,
+    Finished,
+    Download,
+    TagProgress,
+    CompareProgress,
+)}
 
 
 def _jsonable(value: Any) -> Any:

@@ -88,7 +88,7 @@ def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_a
         "ss_text_encoder_lr": _float(cfg.text_encoder_lr),  # kohya writes the option: None = learning_rate
         "ss_unet_lr": _float(cfg.unet_lr),
         "ss_num_train_images": str(sum(n * r for n, r in scan_info["train_counts"])),
-        "ss_num_validation_images": "0",
+        "ss_num_validation_images": str(plan.validation_images),  # kohya: held-out images, once each
         "ss_num_reg_images": str(sum(n * r for n, r in scan_info["reg_counts"])),  # with repeats, as kohya
         "ss_num_batches_per_epoch": str(plan.batches_per_process),  # len(train_dataloader) on one process
         "ss_num_epochs": str(plan.epochs),
@@ -135,11 +135,12 @@ def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_a
         "ss_huber_c": _float(cfg.huber_c),
         "ss_fp8_base": "False",
         "ss_fp8_base_unet": "False",
-        "ss_validation_seed": "None",
-        "ss_validation_split": "0.0",
-        "ss_max_validation_steps": "None",
-        "ss_validate_every_n_epochs": "None",
-        "ss_validate_every_n_steps": "None",
+        # the options as given (kohya writes args: an unset validation_seed is None, though seed is used)
+        "ss_validation_seed": str(cfg.validation_seed),
+        "ss_validation_split": _float(cfg.validation_split),
+        "ss_max_validation_steps": str(cfg.max_validation_steps),
+        "ss_validate_every_n_epochs": str(cfg.validate_every_n_epochs),
+        "ss_validate_every_n_steps": str(cfg.validate_every_n_steps),
         # the data set (kohya's branch for train_data_dir / reg_data_dir without dataset_config)
         "ss_batch_size_per_device": str(cfg.train_batch_size),
         "ss_total_batch_size": str(cfg.train_batch_size * plan.num_processes * cfg.gradient_accumulation_steps),

@@ -10,12 +10,14 @@ says why in the person's language (texts in trainer/texts/data.py):
   (DreamBoothDataset.__init__, reproduced in `_reg_repeats`);
 - with gradient accumulation one optimizer step takes several batches
   (train_network.py: `ceil(len(train_dataloader) / gradient_accumulation_steps)`);
-- max_train_steps alone sets the total, ending inside an epoch.
+- max_train_steps alone sets the total, ending inside an epoch;
+- validation_split holds images out of each training folder (`hold_out`): they never train.
 
 Torch-free (stdlib only) so the UI can recompute it on every keystroke.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass, field
@@ -73,6 +75,13 @@ class StepPlan:
     max_train_steps: int | None  # as given
     prior_loss_weight: float
     entries: tuple[PlanEntry, ...] = field(repr=False)
+    # The images held out by validation_split, each once (no repeats), in their buckets: they are
+    # in no entry, so no batch of epoch_batches ever holds one (see validation_batches).
+    validation: tuple[ItemRef, ...] = field(default=(), repr=False)
+
+    @property
+    def validation_images(self) -> int:
+        return len(self.validation)
 
     def explanation(self, lang: str = "zh") -> str:
         """Why total_steps differs from the tutorial's formula, in `lang` (zh or en); empty when they agree."""
@@ -88,6 +97,7 @@ SCAN_INPUTS = ("train_data_dir", "reg_data_dir", "caption_extension")
 PLAN_SETTINGS = (
     "resolution", "enable_bucket", "min_bucket_reso", "max_bucket_reso", "bucket_reso_steps", "bucket_no_upscale",
     "train_batch_size", "gradient_accumulation_steps", "max_train_epochs", "max_train_steps", "prior_loss_weight",
+    "validation_split", "validation_seed", "seed",
 )
 PLAN_INPUTS = SCAN_INPUTS + PLAN_SETTINGS
 
@@ -112,6 +122,9 @@ def make_plan(
     max_train_epochs: int | None,
     max_train_steps: int | None,
     prior_loss_weight: float,
+    validation_split: float = 0.0,
+    validation_seed: int | None = None,
+    seed: int = 0,
 ) -> StepPlan:
     resolution = (resolution, resolution) if isinstance(resolution, int) else (int(resolution[0]), int(resolution[1]))
     _check_positive(train_batch_size=train_batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
@@ -127,9 +140,12 @@ def make_plan(
     else:
         manager = BucketManager.fixed(resolution)
 
+    # The held-out images first: everything below counts the images that train (the
+    # regularization images are balanced against those, as in sd-scripts).
+    trained, held_out = hold_out(scan, validation_split, seed if validation_seed is None else validation_seed)
     # Items in kohya's registration order: training images subset by subset, then the
     # regularization images that _reg_repeats keeps.
-    train = [(item, s.repeats) for s in scan.train_subsets for item in s.items]
+    train = [(item, s.repeats) for s in trained.train_subsets for item in s.items]
     train_items = sum(r for _, r in train)
     if train_items == 0:
         raise DatasetError(M("data.plan_no_images"), hint=M("data.no_train_images_hint"), field="train_data_dir")
@@ -137,7 +153,10 @@ def make_plan(
     reg = _reg_repeats(reg_all, train_items)
 
     tagged = [(i, r, False) for i, r in train] + [(i, r, True) for i, r in reg]
-    entries = _assign_buckets(manager, tagged, prior_loss_weight)
+    # Held-out images get their buckets too (validation resizes them like training would); one
+    # call, so every image too small for bucket_no_upscale is reported at once.
+    entries = _assign_buckets(manager, tagged + [(i, 1, False) for i in held_out], prior_loss_weight)
+    entries, validation = entries[: len(tagged)], tuple(e.ref for e in entries[len(tagged):])
 
     buckets: dict[Size, int] = {}
     for e in entries:
@@ -167,7 +186,7 @@ def make_plan(
         tutorial_steps=scan.images_times_repeats * epochs / train_batch_size,
         epochs=epochs,
         epochs_source=source,
-        images=scan.images,
+        images=trained.images,
         repeats={s.name: s.repeats for s in scan.train_subsets},
         train_items=train_items,
         reg_items=sum(r for _, r in reg),
@@ -182,7 +201,61 @@ def make_plan(
         max_train_steps=max_train_steps,
         prior_loss_weight=prior_loss_weight,
         entries=tuple(entries),
+        validation=validation,
     )
+
+
+def hold_out(scan: DatasetScan, validation_split: float, seed: int) -> tuple[DatasetScan, tuple[ImageItem, ...]]:
+    """(the scan without the held-out images, the held-out images), as sd-scripts' split_train_val
+    chooses them, folder by folder.
+
+    Each training folder's images (sorted by path, as kohya's glob_images lists them) are shuffled
+    by `random.Random(seed)`, the same permutation sd-scripts' `random.seed(validation_seed);
+    random.shuffle(...)` makes, and the last round(n x split) of them are held out. Two
+    differences, both so a held-out image never trains: sd-scripts keeps ceil(n x (1 - split))
+    images for training, which overlaps the held-out ones by one when n x split rounds up; here
+    the training images are all the others. And a folder always keeps one image to train (sd-scripts
+    trains the overlapping one). Regularization folders are never split (sd-scripts neither).
+    """
+    if not validation_split:
+        return scan, ()
+    held: list[ImageItem] = []
+    subsets = []
+    for subset in scan.subsets:
+        n = len(subset.items)
+        count = min(round(n * validation_split), n - 1) if not subset.is_reg and n else 0
+        if not count:
+            subsets.append(subset)
+            continue
+        order = list(range(n))
+        random.Random(seed).shuffle(order)
+        out = set(order[n - count:])
+        held += [subset.items[i] for i in order[n - count:]]
+        kept = tuple(item for i, item in enumerate(subset.items) if i not in out)
+        subsets.append(dataclasses.replace(subset, items=kept))
+    return dataclasses.replace(scan, subsets=tuple(subsets)), tuple(held)
+
+
+def training_scan(scan: DatasetScan, plan: StepPlan) -> DatasetScan:
+    """The scan less the images plan holds out: what kohya's metadata counts (ss_dataset_dirs,
+    ss_tag_frequency are of the training data set)."""
+    held = {ref.item.path for ref in plan.validation}
+    if not held:
+        return scan
+    return dataclasses.replace(scan, subsets=tuple(
+        dataclasses.replace(s, items=tuple(i for i in s.items if i.path not in held)) for s in scan.subsets))
+
+
+def validation_batches(plan: StepPlan) -> list[list[ItemRef]]:
+    """The held-out images in batches of train_batch_size, one bucket per batch, the same every
+    evaluation. The buckets take turns (the first batch of each, then the second of each, ...), so
+    max_validation_steps' first batches cover every bucket."""
+    per_bucket: dict[Size, list[ItemRef]] = {}
+    for ref in plan.validation:
+        per_bucket.setdefault(ref.bucket, []).append(ref)
+    columns = [[refs[i : i + plan.batch_size] for i in range(0, len(refs), plan.batch_size)]
+               for _, refs in sorted(per_bucket.items())]
+    return [column[k] for k in range(max(map(len, columns), default=0)) for column in columns if k < len(column)]
 
 
 def epoch_batches(plan: StepPlan, epoch: int, seed: int) -> list[list[ItemRef]]:
@@ -291,6 +364,8 @@ def _explain(p: StepPlan, lang: str) -> str:
     reasons: list[Msg] = []
     if p.epochs_source == "max_train_steps":
         reasons.append(M("data.steps_reason_max_steps", steps=p.max_train_steps, epochs=p.epochs))
+    if p.validation:
+        reasons.append(M("data.steps_reason_validation", held=p.validation_images, train=p.train_items))
     if p.reg_items:
         rounded = p.reg_items > p.train_items
         reasons.append(M("data.steps_reason_reg_rounded" if rounded else "data.steps_reason_reg",

@@ -81,6 +81,29 @@ def make_pipeline(model, sampler: str, v_prediction: bool = False, zero_terminal
 
 
 @torch.no_grad()
+def render_image(pipe, *, model, prompt: SamplePrompt, seed: int, clip_skip: int | None, device: torch.device):
+    """One image of `prompt` from `seed`, as every preview is made (the comparison job renders its cells so)."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    # autocast keeps the fp16 base and fp32 LoRA weights compatible during sampling.
+    half = model.unet.dtype
+    with torch.autocast(device.type, dtype=half, enabled=half != torch.float32):
+        return pipe(
+            prompt.prompt, negative_prompt=prompt.negative_prompt or None, width=prompt.width,
+            height=prompt.height, num_inference_steps=prompt.steps, guidance_scale=prompt.scale,
+            generator=generator,
+            # diffusers counts clip_skip from the last layer (1 = penultimate); kohya from 1 (2 = penultimate).
+            # SDXL always conditions on the penultimate layers (kohya ignores clip_skip there).
+            clip_skip=(clip_skip - 1) if clip_skip and clip_skip > 1 and not model.is_sdxl else None,
+        ).images[0]
+
+
+def png_bytes(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@torch.no_grad()
 def render_samples(
     *, model, sampler: str, prompts: list[SamplePrompt], clip_skip: int | None,
     out_dir: Path, output_name: str, epoch: int | None, step: int, seed: int, device: torch.device,
@@ -89,31 +112,18 @@ def render_samples(
     pipe = make_pipeline(model, sampler, v_prediction, zero_terminal_snr)
     pipe.set_progress_bar_config(disable=True)
     modules = [model.unet, *model.text_encoders]
-    # The base weights may be fp16/bf16 and the VAE float32: autocast makes them meet.
-    half = model.unet.dtype
+    # The base weights may be fp16/bf16 and the VAE float32: autocast makes them meet (render_image).
     was_training = [m.training for m in modules]
     for module in modules:
         module.eval()
     paths = []
     try:
         for index, prompt in enumerate(prompts):
-            generator = torch.Generator(device="cpu").manual_seed(prompt.seed if prompt.seed is not None else seed + index)
-            # autocast keeps the fp16 base and fp32 LoRA weights compatible during sampling.
-            with torch.autocast(device.type, dtype=half, enabled=half != torch.float32):
-                image = pipe(
-                    prompt.prompt, negative_prompt=prompt.negative_prompt or None, width=prompt.width,
-                    height=prompt.height, num_inference_steps=prompt.steps, guidance_scale=prompt.scale,
-                    generator=generator,
-                    # diffusers counts clip_skip from the last layer (1 = penultimate); kohya from 1 (2 = penultimate).
-                    # SDXL always conditions on the penultimate layers (kohya ignores clip_skip there).
-                    clip_skip=(clip_skip - 1) if clip_skip and clip_skip > 1 and not model.is_sdxl else None,
-                ).images[0]
+            image = render_image(pipe, model=model, prompt=prompt,
+                                 seed=prompt.seed if prompt.seed is not None else seed + index,
+                                 clip_skip=clip_skip, device=device)
             path = out_dir / sample_file_name(output_name, index, epoch=epoch, step=step)
-
-
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
-            atomic_write_bytes(path, buffer.getvalue())
+            atomic_write_bytes(path, png_bytes(image))
             paths.append(str(path))
     finally:
         for module, mode in zip(modules, was_training):

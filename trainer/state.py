@@ -47,6 +47,11 @@ def _plan_identity(run) -> dict:
         "train_unet": cfg.train_unet, "train_text_encoder": cfg.train_text_encoder,
         "optimizer_type": cfg.optimizer_type, "train_batch_size": cfg.train_batch_size,
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        # which images are held out (trainer/plan.py hold_out): another split would train images the
+        # first part held out. States saved before these keys existed are compared without them.
+        "validation_split": cfg.validation_split,
+        "validation_seed": (cfg.seed if cfg.validation_seed is None else cfg.validation_seed)
+        if cfg.validation_split else None,
     }
 
 

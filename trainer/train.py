@@ -44,7 +44,7 @@ from .messages import M, Msg
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
 from .model_loading import BaseModel, load_base_model, load_state_dict_file, training_noise_scheduler
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs, optimizer_warnings
-from .plan import StepPlan, epoch_batches, process_batches
+from .plan import StepPlan, epoch_batches, process_batches, training_scan, validation_batches
 from .preflight import Preflight, check_train_type
 from .safe_write import atomic_write_bytes, ensure_free_space
 from .state import Position, caption_rng_for, load_training_state, save_training_state
@@ -93,6 +93,8 @@ class Run:
     text_encoder_forwards: list = field(default_factory=list)
     losses: deque = field(default_factory=deque)  # the last epoch's step losses, for avg_loss
     advice: dict | None = None  # over/under-fitting advice, once finished
+    validation_latents: list | None = None  # each validation batch's latents, encoded once
+    validations: list = field(default_factory=list)  # the Validation events of this run, oldest first
 
     @property
     def device(self) -> torch.device:
@@ -238,13 +240,14 @@ def _optimization(cfg: TrainConfig, plan: StepPlan, unet_lora, te_loras, acceler
     return optimizer, lr_scheduler
 
 
-def _latent_cache(cfg: TrainConfig, model: BaseModel, device) -> LatentCache:
+def _latent_cache(cfg: TrainConfig, model: BaseModel, device, *, to_disk: bool | None = None) -> LatentCache:
     """cache_latents(_to_disk): disk entries are tied to the VAE's own file (its path, size, date)."""
     vae_source = Path(cfg.vae or cfg.pretrained_model_name_or_path)
     if vae_source.is_dir() and (vae_source / "vae").is_dir():
         vae_source = vae_source / "vae"
     return LatentCache(model.vae, device, seed=cfg.seed, vae_identity=file_identity(vae_source),
-                       to_disk=cfg.cache_latents_to_disk, batch_size=cfg.vae_batch_size)
+                       to_disk=cfg.cache_latents_to_disk if to_disk is None else to_disk,
+                       batch_size=cfg.vae_batch_size)
 
 
 def prepare(cfg: TrainConfig, checked: Preflight, emit, *, signals: StopSignals | None = None,
@@ -276,7 +279,10 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit, *, signals: StopSignals 
     optimizer_desc = f"{type(optimizer.optimizer).__module__}.{type(optimizer.optimizer).__name__}"
     if cfg.optimizer_args:
         optimizer_desc += "(" + ",".join(cfg.optimizer_args) + ")"
-    base_metadata = training_metadata(cfg, plan, _scan_info(cfg, scan), base_family=model.info.family,
+    if cfg.validation_split and not plan.validation:
+        emit(ev.warning("config", M("run.validation_none", split=cfg.validation_split), M("run.validation_none_hint")))
+    # kohya's metadata describes the training data set: the held-out images are not in it.
+    base_metadata = training_metadata(cfg, plan, _scan_info(cfg, training_scan(scan, plan)), base_family=model.info.family,
                                       started_at=time.time(), optimizer_desc=optimizer_desc)
     run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, lora=lora, optimizer=optimizer,
               lr_scheduler=lr_scheduler, accelerator=accelerator, prompts=prompts, base_metadata=base_metadata,
@@ -319,6 +325,8 @@ def prefill_caches(run: Run) -> None:
         cache_all_latents(run)
     if run.cfg.cache_text_encoder_outputs:
         cache_text_outputs(run)
+    if run.plan.validation:
+        run.validation_latents = encode_validation_latents(run)
 
 
 def cache_all_latents(run: Run) -> None:
@@ -356,15 +364,17 @@ def sdxl_time_ids(refs, crops, device) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float32, device=device)
 
 
-def encode_captions(run: Run, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Hidden states (and SDXL's pooled embedding) of the captions, from the text encoders or their cache."""
+def encode_captions(run: Run, captions: list[str], *,
+                    training: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Hidden states (and SDXL's pooled embedding) of the captions, from the text encoders or their cache.
+    training=False (validation): the encoders themselves, not their multi-GPU wrappers, and no gradients."""
     cfg, model = run.cfg, run.model
     if run.text_cache is not None:
         hidden, pooled = zip(*(run.text_cache[c] for c in captions))
         return torch.stack(hidden), torch.stack(pooled) if pooled[0] is not None else None
     ids = _token_ids(run, 0, captions)
-    encoders = run.text_encoder_forwards
-    with torch.set_grad_enabled(cfg.train_text_encoder), run.accelerator.autocast():
+    encoders = run.text_encoder_forwards if training else list(model.text_encoders)
+    with torch.set_grad_enabled(training and cfg.train_text_encoder), run.accelerator.autocast():
         if not model.is_sdxl:
             return encode(encoders[0], ids, cfg.clip_skip), None
         return encode_sdxl(encoders[0], encoders[1], ids, _token_ids(run, 1, captions))
@@ -387,7 +397,7 @@ def _token_ids(run: Run, which: int, captions: list[str]) -> torch.Tensor:
 @torch.no_grad()
 def cache_text_outputs(run: Run) -> None:
     """cache_text_encoder_outputs: each caption encoded once; the encoders then leave the GPU."""
-    captions = sorted({e.ref.item.caption for e in run.plan.entries})
+    captions = sorted({e.ref.item.caption for e in run.plan.entries} | {r.item.caption for r in run.plan.validation})
     cache = {}
     for start in range(0, len(captions), 16):
         chunk = captions[start : start + 16]
@@ -401,9 +411,10 @@ def cache_text_outputs(run: Run) -> None:
             encoder.to("cpu")
 
 
-def conditioning(run: Run, refs, captions: list[str], crops) -> tuple[torch.Tensor, dict | None]:
+def conditioning(run: Run, refs, captions: list[str], crops, *,
+                 training: bool = True) -> tuple[torch.Tensor, dict | None]:
     """The U-Net's text conditioning for a batch (and SDXL's added conditions)."""
-    hidden, pooled = encode_captions(run, captions)
+    hidden, pooled = encode_captions(run, captions, training=training)
     if not run.model.is_sdxl:
         return hidden, None
     time_ids = sdxl_time_ids(refs, crops, hidden.device).to(hidden.dtype)
@@ -411,27 +422,41 @@ def conditioning(run: Run, refs, captions: list[str], crops) -> tuple[torch.Tens
 
 
 def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
-    cfg, model = run.cfg, run.model
+    cfg = run.cfg
     latents, crops = batch_latents(run, refs)
     latents = latents.to(run.weight_dtype)
     captions = [process_caption(r.item.caption, cfg.shuffle_caption, cfg.keep_tokens, rng) for r in refs]
     hidden, added_cond = conditioning(run, refs, captions, crops)
+    noise, noisy, timesteps = noised(run, latents, run.generator)
+    return per_sample_loss(run, run.unet_forward, refs, latents, noise, noisy, timesteps, hidden, added_cond).mean()
 
-    noise = losses.randn(latents.shape, run.generator, latents)
+
+def noised(run: Run, latents: torch.Tensor, generator: torch.Generator,
+           timesteps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(noise, noisy latents, timesteps): every draw from `generator`, in this order; random
+    timesteps unless given (validation gives its fixed ones)."""
+    cfg, scheduler = run.cfg, run.model.noise_scheduler
+    noise = losses.randn(latents.shape, generator, latents)
     if cfg.noise_offset:
         # Offset noise (crosslabs.org/blog/diffusion-with-offset-noise): lets the model learn
         # very dark and very bright images.
-        noise = noise + cfg.noise_offset * losses.randn((*latents.shape[:2], 1, 1), run.generator, latents)
+        noise = noise + cfg.noise_offset * losses.randn((*latents.shape[:2], 1, 1), generator, latents)
     if cfg.multires_noise_iterations:
-        noise = losses.pyramid_noise(noise, run.generator, cfg.multires_noise_iterations, cfg.multires_noise_discount)
-    scheduler = model.noise_scheduler
-    steps = scheduler.config.num_train_timesteps
-    timesteps = torch.randint(0, steps, (latents.shape[0],), generator=run.generator).to(latents.device)
+        noise = losses.pyramid_noise(noise, generator, cfg.multires_noise_iterations, cfg.multires_noise_discount)
+    if timesteps is None:
+        steps = scheduler.config.num_train_timesteps
+        timesteps = torch.randint(0, steps, (latents.shape[0],), generator=generator).to(latents.device)
     # Input perturbation (Ning et al. 2023, arXiv:2301.11706): the input gets extra noise, the target does not.
-    noise_in = noise + cfg.ip_noise_gamma * losses.randn(latents.shape, run.generator, latents) if cfg.ip_noise_gamma else noise
-    noisy = scheduler.add_noise(latents, noise_in, timesteps)
+    noise_in = noise + cfg.ip_noise_gamma * losses.randn(latents.shape, generator, latents) if cfg.ip_noise_gamma else noise
+    return noise, scheduler.add_noise(latents, noise_in, timesteps), timesteps
+
+
+def per_sample_loss(run: Run, unet, refs, latents, noise, noisy, timesteps, hidden, added_cond) -> torch.Tensor:
+    """Each image's loss, weighted as training weighs it (prior_loss_weight, Min-SNR, v-prediction scaling)."""
+    cfg, scheduler = run.cfg, run.model.noise_scheduler
+    steps = scheduler.config.num_train_timesteps
     with run.accelerator.autocast():
-        prediction = run.unet_forward(noisy, timesteps, hidden, added_cond_kwargs=added_cond).sample
+        prediction = unet(noisy, timesteps, hidden, added_cond_kwargs=added_cond).sample
     target = scheduler.get_velocity(latents, noise, timesteps) if cfg.v_parameterization else noise
     huber_c = None
     if cfg.loss_type in ("huber", "smooth_l1"):
@@ -444,7 +469,110 @@ def compute_loss(run: Run, refs, rng: random.Random) -> torch.Tensor:
             loss = loss * losses.min_snr_weight(snr_t, cfg.min_snr_gamma, cfg.v_parameterization)
         if cfg.scale_v_pred_loss_like_noise_pred:
             loss = loss * snr_t / (snr_t + 1)
-    return loss.mean()
+    return loss
+
+
+# ---------------------------------------------------------------------------------------
+# Validation loss (validation_split; sd-scripts' train_network.py and docs/validation.md)
+
+# sd-scripts evaluates each held-out batch at 4 timesteps spread evenly inside the schedule
+# (np.linspace(0, 1000, 6)[1:-1]: 200, 400, 600, 800), so the number follows the weights,
+# not the luck of a random timestep.
+VALIDATION_TIMESTEPS = 4
+
+
+def validation_timesteps(num_train_timesteps: int) -> list[int]:
+    return [num_train_timesteps * (i + 1) // (VALIDATION_TIMESTEPS + 1) for i in range(VALIDATION_TIMESTEPS)]
+
+
+def validation_seed(cfg: TrainConfig) -> int:
+    """validation_seed, else seed (sd-scripts: "training `--seed` used otherwise")."""
+    return cfg.seed if cfg.validation_seed is None else cfg.validation_seed
+
+
+def _validation_batches(run: Run) -> list:
+    batches = validation_batches(run.plan)
+    return batches[: run.cfg.max_validation_steps] if run.cfg.max_validation_steps else batches
+
+
+@torch.no_grad()
+def encode_validation_latents(run: Run) -> list[torch.Tensor]:
+    """Each validation batch's latents, once: through the latent cache when there is one (its
+    entries are sampled with a generator seeded by the image, so they are the same in any run),
+    otherwise by a private in-memory one. Never flipped, never colour-shifted or randomly cropped."""
+    batches = _validation_batches(run)
+    cache = run.latent_cache or _latent_cache(run.cfg, run.model, run.device, to_disk=False)
+    cache.fill([ref for batch in batches for ref in batch])
+    return [torch.stack([cache.get(ref, False) for ref in batch]) for batch in batches]
+
+
+@torch.no_grad()
+def validation_loss(run: Run) -> tuple[float, int, int]:
+    """(mean loss, images, batches) of the held-out images at the fixed timesteps.
+
+    The noise comes from a generator seeded with validation_seed afresh at every evaluation, the
+    latents were encoded once, the captions are used as written (no shuffling) and every module is
+    in eval mode: the same weights always give the same number. The training draws (the run's
+    generator, torch's global state, the caption shuffles) are not touched, so how often a run
+    validates never changes what it trains. Every process computes the same number on its own
+    (the weights are the same on all), so none waits for another.
+    """
+    cfg, model = run.cfg, run.model
+    if run.validation_latents is None:
+        run.validation_latents = encode_validation_latents(run)
+    batches = _validation_batches(run)
+    timesteps = validation_timesteps(model.noise_scheduler.config.num_train_timesteps)
+    generator = torch.Generator().manual_seed(validation_seed(cfg))
+    modules = [model.unet, *model.text_encoders]
+    modes = [m.training for m in modules]
+    total, count = 0.0, 0
+    devices = [run.device] if run.device.type == "cuda" else []
+    try:
+        for m in modules:
+            m.eval()
+        with torch.random.fork_rng(devices=devices):  # nothing here draws from it; kept untouched regardless
+            for refs, latents in zip(batches, run.validation_latents):
+                latents = latents.to(run.weight_dtype)
+                hidden, added_cond = conditioning(run, refs, [r.item.caption for r in refs], [r.crop for r in refs],
+                                                  training=False)
+                for t in timesteps:
+                    fixed = torch.full((len(refs),), t, dtype=torch.long, device=latents.device)
+                    noise, noisy, fixed = noised(run, latents, generator, fixed)
+                    loss = per_sample_loss(run, model.unet, refs, latents, noise, noisy, fixed, hidden, added_cond)
+                    total += float(loss.float().sum())
+                    count += len(refs)
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+    return total / max(1, count), sum(len(b) for b in batches), len(batches)
+
+
+def validate(run: Run, *, end_of_epoch: bool) -> ev.Validation:
+    """Evaluate the validation loss now; an event, a TensorBoard scalar and a log line (main process)."""
+    loss, images, batches = validation_loss(run)
+    point = ev.Validation(epoch=run.epoch, step=run.global_step, loss=loss, images=images, steps=batches,
+                          end_of_epoch=end_of_epoch,
+                          timesteps=validation_timesteps(run.model.noise_scheduler.config.num_train_timesteps),
+                          train_loss=sum(run.losses) / len(run.losses) if run.losses else None)
+    run.validations.append(point)
+    if run.is_main:
+        run.emit(point)
+        if run.tensorboard is not None:
+            run.tensorboard.add_scalar("loss/validation", loss, run.global_step)  # sd-scripts' name
+        log.info("%s", M("run.validation_line", loss=loss, epoch=run.epoch, step=run.global_step, images=images))
+    return point
+
+
+def earlier_validations(run: Run) -> list[ev.Validation]:
+    """A resumed run's evaluations before the resume, from the events of the run it continues
+    (the state folder's run folder), so the end-of-run advice sees the whole run."""
+    if run.resumed_from is None or not run.cfg.resume:
+        return []
+    kept: dict[tuple[int, bool], ev.Validation] = {}
+    for event in ev.read_events(Path(run.cfg.resume).parent / "events.jsonl"):
+        if isinstance(event, ev.Validation) and event.step <= run.resumed_from.global_step:
+            kept[(event.step, event.end_of_epoch)] = event  # the newest, if that stretch ran more than once
+    return sorted(kept.values(), key=lambda e: (e.step, e.end_of_epoch))
 
 
 # ---------------------------------------------------------------------------------------
@@ -571,6 +699,16 @@ class Due:
 
     def final_state(self) -> bool:
         return self.cfg.save_state or self.cfg.save_state_on_train_end
+
+    # Validation as sd-scripts schedules it: at the end of every epoch (or every
+    # validate_every_n_epochs-th), and also every validate_every_n_steps steps when set.
+    def validate_epoch(self, epoch: int) -> bool:
+        n = self.cfg.validate_every_n_epochs
+        return bool(self.plan.validation) and (not n or epoch % n == 0)
+
+    def validate_step(self, step: int) -> bool:
+        n = self.cfg.validate_every_n_steps
+        return bool(self.plan.validation) and bool(n) and step % n == 0
 
 
 DIVERGED_HINT = M("run.diverged_hint")
@@ -741,6 +879,7 @@ def train(run: Run) -> Path:
     obey(run, requests(run), start)
     prefill_caches(run)
     watch = LossWatch()
+    run.validations = earlier_validations(run)
     all_losses: list[float] = list(start.losses)
     step_times: deque[float] = deque(maxlen=20)
     epoch_start = tick = time.perf_counter()
@@ -749,6 +888,8 @@ def train(run: Run) -> Path:
             run.emit(ev.Epoch(epoch=done.epoch, epochs=plan.epochs, step=run.global_step,
                               avg_loss=sum(run.losses) / max(1, len(run.losses)),
                               seconds=time.perf_counter() - epoch_start, vae_encodes=run.vae_encodes))
+            if due.validate_epoch(done.epoch):
+                validate(run, end_of_epoch=True)
             if due.save(done.epoch):
                 save_epoch(run, done.epoch)
             if due.sample_epoch(done.epoch):
@@ -762,6 +903,10 @@ def train(run: Run) -> Path:
         all_losses.append(done.loss)
         if run.is_main:
             _log_step(run, done.loss, sum(run.losses) / len(run.losses), done.lrs, len(step_times) / sum(step_times))
+        if due.validate_step(run.global_step):
+            ends_epoch = done.next_batch >= plan.batches_per_process or run.global_step >= plan.total_steps
+            if not (ends_epoch and due.validate_epoch(done.epoch)):  # else the epoch's end evaluates these weights
+                validate(run, end_of_epoch=ends_epoch)
         diverging_now = watch.update(run.global_step, done.loss) if run.is_main else None
         decision = requests(run, diverging=diverging_now, sample=due.sample_step(run.global_step))
         if decision["diverging"]:
@@ -773,7 +918,8 @@ def train(run: Run) -> Path:
         final_state = save_state(run, run.output_dir / f"{cfg.output_name}-state",
                                  Position(run.global_step, plan.epochs + 1, 0, None, list(run.losses)))
     final = save_lora(run, run.output_dir / f"{cfg.output_name}.safetensors", final=True, state=final_state)
-    run.advice = fitting_advice(all_losses, views_per_image=plan.train_items / max(1, plan.images) * plan.epochs)
+    run.advice = fitting_advice(all_losses, views_per_image=plan.train_items / max(1, plan.images) * plan.epochs,
+                                validation=run.validations)
     if run.tensorboard is not None:
         run.tensorboard.close()
     return final

@@ -210,6 +210,12 @@ def plan_from_form(values: dict[str, Any], scan: DatasetScan) -> StepPlan:
         prior = float(values.get("prior_loss_weight") or _default("prior_loss_weight"))
     except ValueError:
         prior = _default("prior_loss_weight")
+    try:
+        split = float(values.get("validation_split") or 0)
+    except ValueError:
+        split = 0.0
+    if not 0 <= split < 1:
+        split = 0.0  # the field shows its own problem; the arithmetic counts as if none were held out
     epochs = _int(values.get("max_train_epochs"), "max_train_epochs") or None
     steps = _int(values.get("max_train_steps"), "max_train_steps") or None
     if epochs is None and steps is None:
@@ -226,5 +232,8 @@ def plan_from_form(values: dict[str, Any], scan: DatasetScan) -> StepPlan:
         "max_train_epochs": epochs,
         "max_train_steps": steps,
         "prior_loss_weight": prior,
+        "validation_split": split,
+        "validation_seed": _int(values.get("validation_seed"), "validation_seed"),
+        "seed": num("seed"),
     }
     return plan_from_settings(scan, settings)

@@ -50,7 +50,10 @@ CONFIG_FILE = "config.toml"
 TASK_FILE = "task.json"
 # The modules a tool job may run, by job kind: a fixed list, so nothing a page sends can name
 # another program; their arguments are a list (trainer/tag.py job_args), never a shell line.
-TOOL_MODULES = {"tag": "trainer.tag", "fetch": "trainer.fetch"}
+TOOL_MODULES = {"tag": "trainer.tag", "fetch": "trainer.fetch", "compare": "trainer.compare"}
+# The jobs that are training runs (the run panel, past runs and the speed estimate show
+# these); a comparison waits in the same queue (one GPU) but belongs to the run it compares.
+RUN_KINDS = ("train", "find_lr")
 CONSOLE_LOG = "console.log"
 
 ACTIVE = frozenset({"running", "stopping"})
@@ -209,21 +212,22 @@ class JobRegistry:
                        exit_code=finished.exit_code if finished else None)
         return None
 
-    def jobs(self) -> list[Job]:
-        """Every job, newest first (copies: the watcher thread changes the originals)."""
+    def jobs(self, kinds: Optional[tuple[str, ...]] = None) -> list[Job]:
+        """Every job (of these kinds), newest first (copies: the watcher thread changes the originals)."""
         with self._lock:
             self.load()
-            return [dataclasses.replace(j) for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)]
+            return [dataclasses.replace(j) for j in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+                    if kinds is None or j.kind in kinds]
 
     def get(self, name: str) -> Optional[Job]:
         with self._lock:
             job = self._jobs.get(name)
             return dataclasses.replace(job) if job else None
 
-    def active(self) -> Optional[Job]:
+    def active(self, kinds: Optional[tuple[str, ...]] = None) -> Optional[Job]:
         with self._lock:
             for job in self._jobs.values():
-                if job.active:
+                if job.active and (kinds is None or job.kind in kinds):
                     return dataclasses.replace(job)
         return None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from . import (config_box, run_panel, runs_tab, sec_advanced, sec_captions, sec_effect, sec_paths, sec_preview,
-               sec_steps, sec_tools, tools)
+               sec_compare, sec_steps, sec_tools, tools)
 from .context import Page
 from .i18n import t
 from .jobs import JobRegistry
@@ -84,6 +84,7 @@ def build_page(registry: JobRegistry, lang: str, output_root: Path, *, listen: b
         sec_effect.wire(page, effect)
         config_box.wire(page, box)
         run_panel.wire(page, panel)
+        sec_compare.wire(page, panel.compare, run_panel.choose_job)
         runs_tab.wire(page, runs, runs_item, tabs)
 
         def relabel(data: dict) -> dict:

@@ -7,6 +7,7 @@ into HTML: a caption or a path may hold anything.
 from __future__ import annotations
 
 import html
+import math
 import time
 import urllib.parse
 from pathlib import Path
@@ -24,10 +25,13 @@ from .jobs import Job
 from .runstate import RunState, SavedFile, log_tail, lora_files, smooth, thin
 
 # Fixed series names (the legend is hidden; the chart's label says light = each step, dark =
-# smoothed): gradio 6's plot keeps the colour domain of the first data it drew, so names that
-# changed with the language would leave the lines without colour.
-SERIES_RAW, SERIES_SMOOTH = "loss", "smoothed"
-LOSS_COLORS = {SERIES_RAW: "#a9c4f5", SERIES_SMOOTH: "#1747a6"}
+# smoothed, orange = validation): gradio 6's plot keeps the colour domain of the first data it
+# drew, so names that changed with the language would leave the lines without colour. For the
+# same reason every frame names all three series, the validation one too before its first
+# evaluation (one row without a value, which draws nothing): a series that first appeared
+# later, at the end of epoch 1, would stay colourless.
+SERIES_RAW, SERIES_SMOOTH, SERIES_VALIDATION = "loss", "smoothed", "validation"
+LOSS_COLORS = {SERIES_RAW: "#a9c4f5", SERIES_SMOOTH: "#1747a6", SERIES_VALIDATION: "#ea580c"}
 LORAS_SHOWN = 6  # newest files in the table; older ones folded (save_every_n_epochs = 1 makes many)
 
 _STATUS_COLORS = {
@@ -133,7 +137,8 @@ def advice_text(advice: Optional[dict], lang: str) -> str:
 
 
 def loss_frame(state: Optional[RunState], lang: str) -> Optional[pd.DataFrame]:
-    """Loss per step and its smoothed curve, long format for gr.LinePlot(color="series").
+    """Loss per step, its smoothed curve and the validation loss at each evaluation's step, long
+    format for gr.LinePlot(color="series").
 
     None, never an empty frame, when there is nothing yet: gradio 6's plot fixes its colour
     scale from the first data it gets, and an empty frame leaves the lines without a colour
@@ -146,10 +151,12 @@ def loss_frame(state: Optional[RunState], lang: str) -> Optional[pd.DataFrame]:
     smoothed = smooth(losses)
     raw = thin(list(zip(steps, losses)))
     smooth_points = thin(list(zip(steps, smoothed)))
+    # Validation points are few (one an epoch) and each is a measurement: never smoothed or thinned.
+    checks = [(v.step, float(v.loss)) for v in state.validations] or [(steps[0], math.nan)]  # see LOSS_COLORS
     return pd.DataFrame({
-        "step": [s for s, _ in raw] + [s for s, _ in smooth_points],
-        "loss": [v for _, v in raw] + [v for _, v in smooth_points],
-        "series": [SERIES_RAW] * len(raw) + [SERIES_SMOOTH] * len(smooth_points),
+        "step": [s for s, _ in raw] + [s for s, _ in smooth_points] + [s for s, _ in checks],
+        "loss": [v for _, v in raw] + [v for _, v in smooth_points] + [v for _, v in checks],
+        "series": [SERIES_RAW] * len(raw) + [SERIES_SMOOTH] * len(smooth_points) + [SERIES_VALIDATION] * len(checks),
     })
 
 

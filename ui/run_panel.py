@@ -17,11 +17,12 @@ import gradio as gr
 from trainer.config import TrainConfig
 
 from . import panel_view as view
+from . import sec_compare
 from .context import Page
 from .config_box import load_into_form
 from .formmap import format_float, read_config_text
 from .i18n import both, say, t
-from .jobs import Job
+from .jobs import RUN_KINDS, Job
 from .runstate import log_tail, lora_files, run_config, state_folders
 from .submit import submit
 from .tensorboard import TensorBoardFailed, ensure_tensorboard
@@ -50,6 +51,7 @@ class RunPanel:
     log: gr.Textbox
     timer: gr.Timer
     seen: gr.State
+    compare: sec_compare.CompareSection = None  # type: ignore[assignment]
 
 
 def build(page: Page) -> RunPanel:
@@ -89,12 +91,14 @@ def build(page: Page) -> RunPanel:
     loras = gr.HTML("", elem_id="loras")
     resume = texts.add(gr.Button(t("resume_button", lang), elem_id="resume_run", size="sm", visible=False),
                        "resume_button", "value")
+    compare = sec_compare.build(page)
     log = texts.add(gr.Textbox("", label=t("log_label", lang), lines=12, max_lines=12, autoscroll=True,
                                interactive=False, elem_id="log"), "log_label")
     return RunPanel(start=start, stop=stop, save_now=save_now, sample_now=sample_now, tensorboard=tensorboard,
                     tb_link=tb_link, queue=queue, status=status, messages=messages, lr_group=lr_group, lr_text=lr_text,
                     lr_chart=lr_chart, fill_adamw=fill_adamw, fill_lion=fill_lion, loss_chart=loss_chart,
-                    samples=samples, loras=loras, resume=resume, log=log, timer=gr.Timer(1.0), seen=gr.State({}))
+                    samples=samples, loras=loras, resume=resume, log=log, timer=gr.Timer(1.0), seen=gr.State({}),
+                    compare=compare)
 
 
 def choose_job(page: Page, shown: dict) -> tuple[Optional[Job], Optional[dict]]:
@@ -107,12 +111,12 @@ def choose_job(page: Page, shown: dict) -> tuple[Optional[Job], Optional[dict]]:
     job = page.registry.get(name) if name else None
     if job is not None and (not follow or job.active or job.status == "queued"):
         return job, None
-    active = page.registry.active()
+    active = page.registry.active(kinds=RUN_KINDS)
     if job is not None and (active is None or active.name == job.name):
         return job, None
     pick = active
     if pick is None:
-        jobs = page.registry.jobs()
+        jobs = page.registry.jobs(kinds=RUN_KINDS)
         pick = jobs[0] if jobs else None
     if pick is None:
         return None, None

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .config_box import load_into_form
 from .context import Page
+from .jobs import RUN_KINDS
 from .formmap import read_config_text
 from .i18n import say, t
 from .runstate import lora_files, smooth, thin
@@ -33,7 +34,7 @@ def _headers(lang: str) -> list[str]:
 
 def runs_rows(page: Page, lang: str) -> pd.DataFrame:
     rows = []
-    for job in page.registry.jobs():
+    for job in page.registry.jobs(kinds=RUN_KINDS):
         state = page.readers.state(job.folder)
         step = state.last_step
         total = state.started.total_steps if state.started else (step.total_steps if step else 0)
@@ -68,7 +69,7 @@ def build(page: Page) -> RunsTab:
     lang, texts = page.lang, page.texts
     refresh = texts.add(gr.Button(t("runs_refresh", lang), size="sm", elem_id="runs_refresh"), "runs_refresh", "value")
     table = gr.Dataframe(runs_rows(page, lang), interactive=False, elem_id="runs_table", wrap=True)
-    names = [j.name for j in page.registry.jobs()]
+    names = [j.name for j in page.registry.jobs(kinds=RUN_KINDS)]
     with gr.Row():
         pick = texts.add(gr.Dropdown(choices=names, value=names[0] if names else None, label=t("runs_pick", lang),
                                      elem_id="runs_pick", scale=3), "runs_pick")
@@ -90,7 +91,7 @@ def wire(page: Page, tab: RunsTab, tab_item: gr.Tab, tabs: gr.Tabs) -> None:
 
     def refresh(data: dict) -> dict:
         lang = data[lang_radio]
-        names = [j.name for j in page.registry.jobs()]
+        names = [j.name for j in page.registry.jobs(kinds=RUN_KINDS)]
         pick = data[tab.pick] if data[tab.pick] in names else (names[0] if names else None)
         chosen = [n for n in (data[tab.compare] or []) if n in names]
         return {tab.table: runs_rows(page, lang), tab.pick: gr.update(choices=names, value=pick),

@@ -25,6 +25,7 @@ class RunState:
     last_step: Optional[ev.Step] = None
     losses: list[tuple[int, float]] = field(default_factory=list)  # (step, loss)
     lrs: list[tuple[int, float]] = field(default_factory=list)  # (step, U-Net lr as used: d*lr for DAdaptation)
+    validations: list[ev.Validation] = field(default_factory=list)  # validation-loss evaluations (validation_split)
     epochs: list[ev.Epoch] = field(default_factory=list)
     samples: list[ev.Sample] = field(default_factory=list)
     checkpoints: list[ev.Checkpoint] = field(default_factory=list)
@@ -47,6 +48,9 @@ class RunState:
                 self.lrs.append((event.step, float(event.lr_unet)))
         elif isinstance(event, ev.Epoch):
             self.epochs.append(event)
+        elif isinstance(event, ev.Validation):
+            if isinstance(event.loss, (int, float)):  # a diverged model's "nan" arrives as text
+                self.validations.append(event)
         elif isinstance(event, ev.Sample):
             self.samples.append(event)
         elif isinstance(event, ev.Checkpoint):

@@ -14,6 +14,7 @@ from trainer.plan import PLAN_INPUTS
 
 from .arithmetic import steps_markdown
 from .context import Page
+from .jobs import RUN_KINDS
 from .dataset_view import check_state
 from .formmap import specs_in_section
 from .i18n import t
@@ -50,7 +51,7 @@ def build(page: Page) -> StepsSection:
 
 def measured_speed(page: Page) -> Optional[tuple[float, str]]:
     """Steps per second of the newest run that has measured one, with that run's name."""
-    for job in page.registry.jobs():
+    for job in page.registry.jobs(kinds=RUN_KINDS):
         state = page.readers.state(job.folder)
         if state.last_step is not None and state.last_step.it_per_s > 0:
             return state.last_step.it_per_s, job.name

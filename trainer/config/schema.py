@@ -78,6 +78,10 @@ _ZERO_MEANS_UNSET = (
     "sample_every_n_epochs",
     "sample_every_n_steps",
     "min_snr_gamma",
+    # sd-scripts would divide by 0 (or validate nothing); kohya_ss writes 0 for "not set"
+    "validate_every_n_epochs",
+    "validate_every_n_steps",
+    "max_validation_steps",
 )
 
 
@@ -319,6 +323,60 @@ class TrainConfig(BaseModel):
         "larger batch without the extra memory. Default 1 (none).",
         ge=1,
         le=1024,
+    )
+    # Validation loss (sd-scripts' train_network.py --validation_split and the options beside it;
+    # docs/validation.md). Held out per training folder: trainer/plan.py hold_out.
+    validation_split: float = _f(
+        0.0,
+        "steps",
+        "验证集比例：从每个训练文件夹里按这个比例随机留出图片（例如 0.1 = 10%），这些图片不参与训练，只用来算验证 loss。"
+        "验证 loss 默认每轮算一次，用固定的时间步和固定的噪声，所以各轮之间可以直接比较；它画在 loss 曲线旁边，"
+        "训练结束时的建议会指出验证 loss 最低的是哪一轮。验证 loss 上升、训练 loss 却在下降，就是过拟合了。"
+        "留出的图片不乘 repeat，正则化图片不会被留出，每个文件夹至少留一张图片训练。0 为不留出（默认）。",
+        "Validation split: the share of each training folder's images held out at random (e.g. 0.1 = 10%); they "
+        "never train and only measure the validation loss. It is computed every epoch by default, at fixed "
+        "timesteps with fixed noise, so epochs compare directly; it is drawn beside the loss curve, and the "
+        "end-of-run advice names the epoch where it was lowest. A validation loss that rises while the training "
+        "loss falls means over-fitting. Held-out images count once (no repeats), regularization images are never "
+        "held out, and each folder keeps at least one image to train. 0 (default): nothing held out.",
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+    )
+    validation_seed: Optional[int] = _f(
+        None,
+        "advanced",
+        "选验证图片用的随机种子：同一个种子、同样的图片，留出的总是同样那几张（和 sd-scripts 选的一样）；"
+        "验证时的固定噪声也由它决定。留空则用 seed。",
+        "Seed that chooses the held-out images: the same seed and images always hold out the same ones (the ones "
+        "sd-scripts chooses); it also draws the validation's fixed noise. Empty: seed.",
+        ge=0,
+        le=2**32 - 1,
+    )
+    validate_every_n_epochs: Optional[int] = _f(
+        None,
+        "advanced",
+        "每 N 轮算一次验证 loss（需要 validation_split）。留空或 0 则每轮都算（与 sd-scripts 相同）。",
+        "Compute the validation loss every N epochs (needs validation_split). Empty or 0: every epoch (as "
+        "sd-scripts).",
+        ge=1,
+    )
+    validate_every_n_steps: Optional[int] = _f(
+        None,
+        "advanced",
+        "另外每 N 步算一次验证 loss（需要 validation_split），每轮结束时照常也算。留空或 0 则不按步数算。",
+        "Also compute the validation loss every N steps (needs validation_split); the end of each epoch still "
+        "counts. Empty or 0: not by steps.",
+        ge=1,
+    )
+    max_validation_steps: Optional[int] = _f(
+        None,
+        "advanced",
+        "每次验证最多用几批（batch）留出的图片，每批在 4 个固定时间步上各算一次。图片多、验证太慢时再设。"
+        "留空或 0 则用全部留出的图片。",
+        "At most this many batches of held-out images per validation, each at 4 fixed timesteps. Set it when "
+        "there are many images and validation is slow. Empty or 0: every held-out image.",
+        ge=1,
     )
 
     # ---- 三、模型效果相关 / effect ----------------------------------------------
@@ -933,6 +991,7 @@ class TrainConfig(BaseModel):
         notes = context.get("notes", [])  # what was read differently from the values, and why
         _read_zero_rates(self, skip, notes)
         problems = _cross_field_problems(self, skip, notes)
+        _validation_notes(self, skip, notes)
         if context.get("check_paths"):
             problems += _resolve_and_check_paths(self, Path(context.get("base_dir") or Path.cwd()), skip)
         if problems:
@@ -983,6 +1042,20 @@ class TrainConfig(BaseModel):
     def notes(self) -> list[Msg]:
         """Lines for train.log: what was read differently from the file, and why."""
         return list(self._notes)
+
+
+_VALIDATION_OPTIONS = ("validation_seed", "validate_every_n_epochs", "validate_every_n_steps", "max_validation_steps")
+
+
+def _validation_notes(cfg: "TrainConfig", skip: frozenset, notes: list) -> None:
+    """The validation options do nothing without validation_split (sd-scripts then has no
+    validation set): noted, as the options that only switch with another one are."""
+    if cfg.validation_split or "validation_split" in skip:
+        return
+    for name in _VALIDATION_OPTIONS:
+        if name not in skip and getattr(cfg, name) is not None:
+            notes.append(M("config.note_inert_ignored", key=name, value=repr(getattr(cfg, name)),
+                           parent="validation_split"))
 
 
 def _normalise_resolution(value: Any) -> str:

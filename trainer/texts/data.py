@@ -177,6 +177,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "总步数由 max_train_steps={steps} 直接指定，教程公式按换算出的 {epochs} 整轮计算",
         "max_train_steps={steps} sets the total directly, while the formula counts {epochs} whole epochs",
     ),
+    "data.steps_reason_validation": (
+        "validation_split 从训练文件夹里留出了 {held} 张图片做验证，它们不参与训练，每轮只训练 {train} 张（已乘 repeat）",
+        "validation_split holds {held} images out for validation; they do not train, so an epoch trains "
+        "{train} items (with repeats)",
+    ),
     "data.steps_reason_reg": (
         "正则化图片每轮另加 {reg} 张（按训练图片×repeat 的 {train} 张配齐），每轮共 {items} 张",
         "regularization images add {reg} items per epoch (as many as the {train} training items), {items} in all",

@@ -311,4 +311,23 @@ TEXTS: dict[str, tuple[str, str]] = {
         "以预览图为准，挑效果最好的那一轮。",
         "The loss shows no clear sign of over- or under-fitting (loss {start:.4f} → {end:.4f}, {views:g} views "
         "per image). Pick the best epoch by its preview images."),
+    # with validation_split: the advice above, then where the validation loss was lowest
+    "advice.with_validation": ("{advice}{validation}", "{advice} {validation}"),
+    "advice.validation_overfitting": (
+        "过拟合（学过头）：验证 loss 连续 {count} 次上升（{values}），训练 loss 却在下降（{train_start:.4f} → "
+        "{train_end:.4f}），模型在死记训练图。可以减少 repeat、epoch、network_dim、network_alpha，或增大 batch size。",
+        "Over-fitting (learned too much): the validation loss rose {count} times in a row ({values}) while the "
+        "training loss fell ({train_start:.4f} → {train_end:.4f}): the model is memorising its images. Lower "
+        "repeat, epoch, network_dim or network_alpha, or raise the batch size."),
+    "advice.validation_best": (
+        "验证 loss 最低的是第 {epoch} 轮结束时（{loss:.4f}，第 {step} 步），那一轮保存的模型可能效果最好。",
+        "The validation loss was lowest at the end of epoch {epoch} ({loss:.4f}, step {step}): that epoch's "
+        "file may be the best one."),
+    "advice.validation_best_last": (
+        "验证 loss 到最后一轮（第 {epoch} 轮，{loss:.4f}）都是最低的，还在下降：再多训几轮可能更好。",
+        "The validation loss was lowest at the last epoch ({epoch}, {loss:.4f}) and still falling: more epochs "
+        "may help."),
+    "advice.validation_best_step": (
+        "验证 loss 最低的是第 {step} 步（第 {epoch} 轮中，{loss:.4f}）。",
+        "The validation loss was lowest at step {step} (during epoch {epoch}, {loss:.4f})."),
 }

@@ -29,6 +29,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "run.saved": ("已保存 {path}", "saved {path}"),
     "run.saved_state": ("已保存训练状态 {path}", "saved training state {path}"),
     "run.pruned": ("已删除 {name}（只保留最近 {keep} 个）", "removed {name} (keeping the last {keep})"),
+    "run.validation_line": (
+        "验证 loss {loss:.4f}（第 {epoch} 轮，第 {step} 步，{images} 张留出的图片）",
+        "validation loss {loss:.4f} (epoch {epoch}, step {step}, {images} held-out images)",
+    ),
+    "run.validation_none": (
+        "validation_split = {split} 没有留出任何图片：每个训练文件夹的图片太少（按比例四舍五入是 0 张，"
+        "或者文件夹里只有一张图片，要留着训练）。这次训练不计算验证 loss。",
+        "validation_split = {split} holds no image out: each training folder has too few images (its share "
+        "rounds to 0, or its only image must train). This run computes no validation loss.",
+    ),
+    "run.validation_none_hint": (
+        "调大 validation_split，或者往训练文件夹里多放几张图片。",
+        "Raise validation_split, or put more images in the training folders.",
+    ),
     "run.rendering_previews": ("正在生成 {count} 张预览图", "rendering {count} preview images"),
     "run.step_line": (
         "第 {step}/{total} 步 第 {epoch} 轮 loss {loss:.4f} 平均 {avg:.4f} {speed:.2f} 步/秒",
