@@ -11,6 +11,7 @@ import pytest
 
 from trainer.config import (
     NO_EFFECT_ON_TRAINING,
+    NOTES_SHOWN_AS_WARNINGS,
     NOT_SUPPORTED_YET,
     SECTIONS,
     SUPPORTED_OPTIMIZERS,
@@ -240,8 +241,9 @@ def test_kohya_ss_sectioned_toml_loads(work):
     assert cfg.sample_every_n_epochs is None  # 0 means off, as in sd-scripts
     assert cfg.max_train_epochs == 12
     # sd-scripts' defaults and speed-only options are dropped, and each is recorded
-    for key in ("v2", "network_args", "scale_weight_norms", "persistent_data_loader_workers", "log_prefix"):
+    for key in ("v2", "scale_weight_norms", "persistent_data_loader_workers", "log_prefix"):
         assert key in cfg.ignored_keys, key
+    assert cfg.network_args == []  # an option now: an empty list is none
     assert any("persistent_data_loader_workers" in note and "speed" in note for note in map(str, cfg.notes))
     assert any("max_train_steps = 1600 is not used" in note for note in map(str, cfg.notes))
 
@@ -498,16 +500,16 @@ def test_unknown_key_suggests_nearest_and_lists_all(work):
 
 
 def test_not_supported_key_refused_when_it_would_change_training(work):
-    err = refused({**BASE, "face_crop_aug_range": "2.0,4.0", "network_args": ["conv_dim=4"], "v2": True})
+    err = refused({**BASE, "face_crop_aug_range": "2.0,4.0", "network_dropout": 0.1, "v2": True})
     text = str(err)
-    assert "face_crop_aug_range = '2.0,4.0'" in text and "network_args" in text and "v2 = True" in text
+    assert "face_crop_aug_range = '2.0,4.0'" in text and "network_dropout" in text and "v2 = True" in text
     assert text.count("not supported yet by Danlu") == 3
 
 
 def test_not_supported_key_accepted_with_its_default(work):
-    cfg = config_from_dict({**BASE, "face_crop_aug_range": "", "v2": False, "network_args": [],
+    cfg = config_from_dict({**BASE, "face_crop_aug_range": "", "v2": False, "network_dropout": 0,
                             "scale_weight_norms": None, "caption_dropout_rate": 0.0})
-    assert set(cfg.ignored_keys) == {"face_crop_aug_range", "v2", "network_args", "scale_weight_norms",
+    assert set(cfg.ignored_keys) == {"face_crop_aug_range", "v2", "network_dropout", "scale_weight_norms",
                                      "caption_dropout_rate"}
     ignored = [note for note in map(str, cfg.notes) if note.startswith("ignored")]
     assert len(ignored) == 5 and all("default" in note for note in ignored), ignored  # one note per key
@@ -541,7 +543,7 @@ def test_old_sd_scripts_names_read_as_sd_scripts_reads_them(work):
 
 
 def test_not_supported_table_covers_the_options_users_meet():
-    for key in ("v2", "network_args", "network_dropout", "scale_weight_norms", "face_crop_aug_range", "lowram",
+    for key in ("v2", "network_dropout", "scale_weight_norms", "face_crop_aug_range", "lowram",
                 "persistent_data_loader_workers", "max_data_loader_n_workers", "lr_scheduler_args", "mem_eff_attn",
                 "save_every_n_steps", "save_n_epoch_ratio", "caption_dropout_rate",
                 "caption_dropout_every_n_epochs", "caption_tag_dropout_rate", "weighted_captions",
@@ -758,8 +760,9 @@ def test_output_name_may_be_chinese(work):
 
 
 def test_network_module_and_model_type_and_logger(work):
-    err = refused({**BASE, "network_module": "lycoris.kohya"})
-    assert "not supported yet" in str(err) and "networks.lora" in err.hint
+    err = refused({**BASE, "network_module": "networks.dylora"})
+    assert "not supported yet" in str(err) and "networks.lora" in err.hint and "lycoris.kohya" in err.hint
+    assert config_from_dict({**BASE, "network_module": "lycoris.kohya"}).network_module == "lycoris.kohya"
     err = refused({**BASE, "model_train_type": "sd-dreambooth"})
     assert "sd-lora" in err.hint
     assert config_from_dict({**BASE, "model_train_type": "sdxl-lora"}).model_train_type == "sdxl-lora"
@@ -924,3 +927,106 @@ def test_combinations_sd_scripts_refuses(work):
     cfg = config_from_dict({**BASE, "cache_latents": False, "color_aug": True, "random_crop": True, "flip_aug": True,
                             "loss_type": "huber", "multires_noise_iterations": 0, "ip_noise_gamma": 0.1})
     assert cfg.multires_noise_iterations is None and cfg.loss_type == "huber" and cfg.flip_aug
+
+
+# ---- network_module and network_args (trainer/config/network_args.py) ------------------------------
+
+
+def _problems(err: ConfigError) -> list[str]:
+    return [p.line("en") for p in err.problems]
+
+
+def test_networks_lora_reads_conv_dim_and_conv_alpha_as_kohya_does(work):
+    cfg = config_from_dict({**BASE, "network_args": ["conv_dim=8"]})
+    assert "config.note_conv_alpha_default" in note_ids(cfg)  # kohya: conv_alpha left out is 1
+    cfg = config_from_dict({**BASE, "network_args": "conv_dim=4 conv_alpha=8"})  # one string, as a command line
+    assert cfg.network_args == ["conv_dim=4", "conv_alpha=8"]
+    assert "conv_alpha = 8 is larger than conv_dim = 4" in note(cfg, "config.note_conv_alpha_over_dim").text("en")
+    assert "config.note_conv_alpha_over_dim" in NOTES_SHOWN_AS_WARNINGS
+    cfg = config_from_dict({**BASE, "network_args": ["conv_dim=4", "rank_dropout=0"]})  # kohya_ss' "off"
+    assert "config.note_network_arg_off" in note_ids(cfg)
+    lines = _problems(refused({**BASE, "network_args": ["conv_dims=4", "algo=loha", "rank_dropout=0.1",
+                                                          "conv_alpha=x", "nokey"]}))
+    assert lines == ["network_args item 'nokey' is not key=value → write each item as key=value, e.g. "
+                     'network_args = ["conv_dim=8", "conv_alpha=4"]']
+    lines = _problems(refused({**BASE, "network_args": ["conv_dims=4", "algo=loha", "rank_dropout=0.1",
+                                                          "conv_alpha=x"]}))
+    assert lines[0].startswith("network_args item 'conv_dims=4' is not an argument networks.lora reads → did you "
+                               "mean conv_dim?")
+    assert 'set network_module = "lycoris.kohya"' in lines[1]
+    assert "'rank_dropout=0.1' is not supported yet" in lines[2] and "rank_dropout=0" in lines[2]
+    assert "'conv_alpha=x' has a wrong value" in lines[3]
+
+
+def test_lycoris_network_args_are_read_as_lycoris_reads_them(work):
+    lycoris = {**BASE, "network_module": "lycoris.kohya"}
+    for algo in ("locon", "lora", "LoHa", "lokr"):
+        assert config_from_dict({**lycoris, "network_args": [f"algo={algo}"]}).network_module == "lycoris.kohya"
+    lines = _problems(refused({**lycoris, "network_args": ["algo=ia3"]}))
+    assert "not support this LyCORIS algorithm yet" in lines[0] and "algo=lokr" in lines[0]
+    assert "is not a LyCORIS algorithm" in _problems(refused({**lycoris, "network_args": ["algo=lokra"]}))[0]
+    assert config_from_dict({**lycoris, "network_args": ["preset=attn-mlp"]})
+    assert "unet-convblock-only" in _problems(refused({**lycoris, "network_args": ["preset=my_preset.toml"]}))[0]
+    assert config_from_dict({**lycoris, "network_args": ["algo=lokr", "factor=-1", "full_matrix=True"]})
+    assert "factor takes -1" in _problems(refused({**lycoris, "network_args": ["algo=lokr", "factor=0"]}))[0]
+    assert "from 0 to 1" in _problems(refused({**lycoris, "network_args": ["rank_dropout=1.5"]}))[0]
+    assert config_from_dict({**lycoris, "network_args": ["train_norm=False"]})
+    assert "not supported yet" in _problems(refused({**lycoris, "network_args": ["train_norm=True"]}))[0]
+    # options of other algorithms, and LoKr's with another algorithm: no effect, said
+    cfg = config_from_dict({**lycoris, "network_args": ["algo=loha", "constraint=0", "factor=8", "dropout=0.1"]})
+    assert [n.id for n in cfg.notes].count("config.note_network_arg_inert") == 3
+    # LoKr alone takes a dimension beyond 1024 (its full-matrix mode)
+    assert config_from_dict({**lycoris, "network_dim": 100000, "network_args": ["algo=lokr"]}).network_dim == 100000
+    err = refused({**lycoris, "network_dim": 100000, "network_args": ["algo=loha"]})
+    assert err.field == "network_dim" and "only LoKr" in err.hint_text("en")
+
+
+def test_dora_trains_with_the_magnitude_webui_and_comfyui_apply(work):
+    lycoris = {**BASE, "network_module": "lycoris.kohya"}
+    cfg = config_from_dict({**lycoris, "network_args": ["algo=locon", "dora_wd=True"]})
+    assert cfg.network_args == ["algo=locon", "dora_wd=True", "wd_on_output=False"]
+    assert "config.note_dora_axis" in note_ids(cfg) and "config.note_dora_axis" in NOTES_SHOWN_AS_WARNINGS
+    cfg = config_from_dict({**lycoris, "network_args": ["dora_wd=True", "wd_on_output=True"]})  # chosen: kept
+    assert cfg.network_args == ["dora_wd=True", "wd_on_output=True"] and "config.note_dora_axis" not in note_ids(cfg)
+    cfg = config_from_dict({**lycoris, "network_args": ["dora_wd=False"]})
+    assert cfg.network_args == ["dora_wd=False"]
+    # LyCORIS passes decompose_both on unparsed: any text is on, as in sd-scripts; said so
+    cfg = config_from_dict({**lycoris, "network_args": ["algo=lokr", "decompose_both=False"]})
+    assert "config.note_decompose_both_text" in note_ids(cfg)
+
+
+def test_the_file_says_network_module_and_network_args_as_kohya_writes_them():
+    from trainer.config.network_args import lycoris_settings, ss_network_args
+
+    # train_network.py: the items split at the first "=", dropout = network_dropout added when absent
+    assert ss_network_args(["conv_dim=4", "conv_alpha=1"]) == '{"conv_dim": "4", "conv_alpha": "1", "dropout": null}'
+    assert ss_network_args(["algo=lokr", "dropout=0", "x=a=b"]) == '{"algo": "lokr", "dropout": "0", "x": "a=b"}'
+    assert ss_network_args([]) is None
+    # LyCORIS' defaults: conv layers at the linear dim and alpha; lora for no algo; preset full
+    settings = lycoris_settings([], 16, 8.0)
+    assert (settings.algo, settings.preset, settings.conv_dim, settings.conv_alpha) == ("lora", "full", 16, 8.0)
+
+
+def test_the_forms_network_fields_edit_network_args_in_place():
+    import re as regex
+
+    from trainer.config.network_args import COMMON_NETWORK_ARGS, network_arg_value, with_network_arg
+
+    args = ["preset=full", "conv_dim=1", "algo=lokr"]
+    assert network_arg_value(args, "conv_dim") == "1" and network_arg_value(args, "factor") is None
+    assert with_network_arg(args, "conv_dim", "8") == ["preset=full", "conv_dim=8", "algo=lokr"]
+    assert with_network_arg(args, "factor", "4") == [*args, "factor=4"]
+    assert with_network_arg(args, "conv_dim", None) == ["preset=full", "algo=lokr"]
+    assert with_network_arg(args, "conv_dim", "") == ["preset=full", "algo=lokr"]
+    assert {f.key for f in COMMON_NETWORK_ARGS} == {"algo", "conv_dim", "conv_alpha", "factor", "dora_wd"}
+    cjk = regex.compile(r"[\u3400-\u9fff]")
+    for item in COMMON_NETWORK_ARGS:
+        assert cjk.search(item.help_zh) and not cjk.search(item.help_en), item.key
+
+
+def test_network_args_survive_dump_and_load(work, tmp_path):
+    cfg = config_from_dict({**BASE, "network_module": "lycoris.kohya",
+                            "network_args": ["algo=loha", "conv_dim=8", "conv_alpha=4"]})
+    save_toml(cfg, tmp_path / "again.toml")
+    again = load_config(tmp_path / "again.toml")
+    assert (again.network_module, again.network_args) == ("lycoris.kohya", ["algo=loha", "conv_dim=8", "conv_alpha=4"])

@@ -36,8 +36,13 @@ SD15 = [
     "lora_scripts_gui_export_master_sd_preview.toml",
     "kohya_ss_gui_lora_sd15_defaults.toml",
     "sd_scripts_output_config_sd15.toml",
+    # LoCon, LoHa, LoKr (networks.lora's conv_dim and LyCORIS' lycoris.kohya)
+    "lora_scripts_gui_master_sd_lycoris_lokr.toml",
+    "kohya_ss_gui_kohya_locon_sd15.toml",
+    "kohya_ss_gui_loha_sd15.toml",
+    "kohya_ss_gui_lokr_sd15.toml",
 ]
-SDXL = ["lora_scripts_gui_master_sdxl.toml"]
+SDXL = ["lora_scripts_gui_master_sdxl.toml", "lora_scripts_gui_master_sdxl_lycoris_dora.toml"]
 
 
 CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff60\u3000-\u303f]")
@@ -116,7 +121,28 @@ def test_the_one_kohya_ss_file_danlu_cannot_train_is_refused_naming_only_that(tm
     assert "caption_dropout_rate" in refused.value.hint_text("zh") + refused.value.text("zh")
 
 
-@pytest.mark.parametrize("name", ["lora_scripts_default.toml", "lora_scripts_gui_master_sd.toml"])
+def test_the_network_each_tool_asks_for_is_what_danlu_reads(tmp_path, tiny_sd15_file, tiny_sdxl_file, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # kohya_ss' "Kohya LoCon": kohya's own LoCon.
+    cfg = load_config(place("kohya_ss_gui_kohya_locon_sd15.toml", tmp_path, tiny_sd15_file))
+    assert (cfg.network_module, cfg.network_args) == ("networks.lora", ["conv_dim=1", "conv_alpha=1"])
+    # kohya_ss' LyCORIS types write every LyCORIS widget; its LoKr writes decompose_both=False, which
+    # LyCORIS reads as on, so Danlu trains it on too and says so.
+    cfg = load_config(place("kohya_ss_gui_lokr_sd15.toml", tmp_path, tiny_sd15_file))
+    assert cfg.network_module == "lycoris.kohya" and "algo=lokr" in cfg.network_args
+    assert "config.note_decompose_both_text" in note_ids(cfg)
+    cfg = load_config(place("kohya_ss_gui_loha_sd15.toml", tmp_path, tiny_sd15_file))
+    assert "algo=loha" in cfg.network_args and "config.note_decompose_both_text" not in note_ids(cfg)
+    # lora-scripts' LyCORIS form: conv_dim, conv_alpha, dropout, algo and the LoKr factor.
+    cfg = load_config(place("lora_scripts_gui_master_sd_lycoris_lokr.toml", tmp_path, tiny_sd15_file))
+    assert cfg.network_args == ["conv_dim=4", "conv_alpha=1", "dropout=0", "algo=lokr", "factor=-1"]
+    # DoRA without wd_on_output: trained with the magnitude per input channel, written into the run's args.
+    cfg = load_config(place("lora_scripts_gui_master_sdxl_lycoris_dora.toml", tmp_path, tiny_sdxl_file))
+    assert cfg.network_args[-2:] == ["dora_wd=True", "wd_on_output=False"] and "config.note_dora_axis" in note_ids(cfg)
+
+
+@pytest.mark.parametrize("name", ["lora_scripts_default.toml", "lora_scripts_gui_master_sd.toml",
+                                  "lora_scripts_gui_master_sd_lycoris_lokr.toml"])
 def test_lora_scripts_files_train_unchanged(name, tmp_path, tiny_sd15_file, monkeypatch):
     config = place(name, tmp_path, tiny_sd15_file)
     # Run from the test's folder: these files name their logging_dir relative to where sd-scripts runs.

@@ -84,8 +84,6 @@ def test_same_seed_same_lora(tmp_path, tiny_sd15_file, trained):
 
 def test_network_weights_starts_from_an_existing_lora(tmp_path, tiny_sd15_file, trained):
     """network_weights with another alpha: the starting model equals the file's model."""
-    from trainer.lora import kohya_state_dict
-
     final, first_run, _ = trained
     cfg = config_from_dict(tiny_run_values(
         tiny_sd15_file, make_dataset(tmp_path / "train", {"1_x": [(64, 64)]}), tmp_path / "out",
@@ -103,7 +101,7 @@ def test_network_weights_starts_from_an_existing_lora(tmp_path, tiny_sd15_file, 
     before = _outputs(first_run.model.unet, first_run.model.text_encoder, latents, timesteps, ids)
     torch.testing.assert_close(start[1], before[1], atol=1e-5, rtol=1e-4)
     # Written back with alpha 4 it has the same effect as the file written with alpha 2.
-    state = kohya_state_dict(run.lora, 4.0, torch.float32)
+    state = run.network.export(torch.float32)
     assert float(state["lora_unet_down_blocks_0_attentions_0_proj_in.alpha"]) == 4.0
 
 

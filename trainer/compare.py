@@ -13,7 +13,10 @@ Every cell of a prompt uses the same seed: --seed, else the prompt's own --d, el
 Strength s applies the LoRA as kohya and the WebUI do: W + s * (alpha / dim) * up @ down, on the
 U-Net and the text encoder alike. The base model is loaded once, LoRA layers are added to it once
 (trainer/lora.py add_lora) and each file's weights are copied into them in turn; s is the layers'
-scale. Strength 0 is the base model itself (the LoRA layers switched off): the reference column.
+scale. Files with other layers or forms (LoCon's conv layers, LoHa, LoKr, DoRA) are applied by the
+LyCORIS library's own loader (lycoris.modules get_module / make_module) on the layers their names
+give, at W + s * (W_file - W) as WebUI and ComfyUI apply them (for DoRA, W_file is the decomposed
+weight). Strength 0 is the base model itself (the LoRA layers switched off): the reference column.
 It is the same image for every row, so it is rendered once per prompt and every row's
 strength-0 cell names that one file (base_p<N>.png).
 
@@ -197,11 +200,22 @@ class Row:
     name: str  # as index.json names it: the file name when it is in the run folder, else the path given
     epoch: int | None  # its ss_epoch
     final: bool  # the run's final file (OUTPUT_NAME.safetensors)
-    layers: dict[str, int]  # kohya layer name -> rank
+    layers: dict[str, int]  # kohya layer name -> rank (0 where the form has none, LoKr)
+    # kohya LoRA tensors only (lora_down, lora_up, alpha) on layers the peft LoRA layers cover:
+    # those carry it; any other file is applied by LyCORIS' loader (Renderer).
+    plain: bool = True
 
     @property
     def rank(self) -> int:
         return max(self.layers.values())
+
+
+# The tensors of kohya's and LyCORIS' files (LoRA / LoCon, LoHa, LoKr, DoRA), and which one's first
+# dimension is the layer's rank.
+LAYER_TENSORS = ("lora_down.weight", "lora_up.weight", "lora_mid.weight", "alpha", "dora_scale", "hada_w1_a",
+                 "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2", "lokr_w1", "lokr_w1_a", "lokr_w1_b",
+                 "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2")
+RANK_TENSORS = ("lora_down.weight", "hada_w1_b", "lokr_w2_b", "lokr_w1_b")
 
 
 def read_header(path: Path) -> dict:
@@ -223,11 +237,17 @@ def read_header(path: Path) -> dict:
 
 def read_row(path: Path, name: str, output_name: str, run_dir: Path) -> Row:
     header = read_header(path)
-    layers = {}
+    layers: dict[str, int] = {}
+    suffixes = set()
     for key, info in header.items():
-        if key.endswith(".lora_down.weight") and isinstance(info, dict) and info.get("shape"):
-            layers[key[: -len(".lora_down.weight")]] = int(info["shape"][0])
-    if not layers:
+        layer, _, suffix = key.partition(".")
+        if suffix not in LAYER_TENSORS or not isinstance(info, dict):
+            continue
+        suffixes.add(suffix)
+        layers.setdefault(layer, 0)
+        if suffix in RANK_TENSORS and info.get("shape") and not layers[layer]:
+            layers[layer] = int(info["shape"][0])
+    if not any(s in suffixes for s in ("lora_down.weight", "hada_w1_a", "lokr_w1", "lokr_w1_a")):
         raise ModelError(M("compare.not_a_lora", name=path.name, detail="no lora_down weights"),
                          hint=M("compare.not_a_lora_hint"), field="files")
     metadata = header.get("__metadata__") if isinstance(header.get("__metadata__"), dict) else {}
@@ -236,7 +256,8 @@ def read_row(path: Path, name: str, output_name: str, run_dir: Path) -> Row:
     except (TypeError, ValueError):
         epoch = None
     final = path.name == f"{output_name}.safetensors" and path.resolve().parent == run_dir.resolve()
-    return Row(path=path, name=name, epoch=epoch, final=final, layers=layers)
+    return Row(path=path, name=name, epoch=epoch, final=final, layers=layers,
+               plain=suffixes <= {"lora_down.weight", "lora_up.weight", "alpha"})
 
 
 def saved_files(run_dir: Path, output_name: str) -> list[Path]:
@@ -358,6 +379,7 @@ class Renderer:
         from .lora import TEXT_ENCODER_PREFIX, TEXT_ENCODER_TARGETS, UNET_PREFIX, UNET_TARGETS, add_lora, \
             text_encoder_name, unet_name
         from .model_loading import load_base_model
+        from .network import kohya_names
         from .sampling import make_pipeline
 
         self.cfg = cfg
@@ -370,11 +392,20 @@ class Renderer:
             target = torch.float32 if module is model.vae else dtype
             module.to(device=self.device, dtype=None if module.dtype == target else target)
         self.model = model
+        # Every layer a file can name, before any adapter wraps one.
+        self.names = {name: module for name, (module, _) in kohya_names(model).items()}
+        self.applied: list = []  # the LyCORIS modules of the file loaded now
+        self.strength = 1.0
+        plain_names = {name for name, (_, path) in kohya_names(model).items()
+                       if re.fullmatch(UNET_TARGETS, path) or re.fullmatch(TEXT_ENCODER_TARGETS, path)}
+        for row in rows:
+            row.plain = row.plain and set(row.layers) <= plain_names  # else: LyCORIS' loader applies it
+        plain_rows = [row for row in rows if row.plain]
 
         # One set of layers as wide as the widest file; a narrower file fills its first columns (the
         # rest stay zero), with its alpha / rank folded into `up`, so scale = strength exactly.
-        rank = max(row.rank for row in rows)
-        wanted = {name for row in rows for name in row.layers}
+        rank = max((row.rank for row in plain_rows), default=1)
+        wanted = {name for row in plain_rows for name in row.layers}
         self.layers: dict[str, torch.nn.Module] = {}
         if any(name.startswith(UNET_PREFIX) for name in wanted):
             sgm_layers = model.unet.config.layers_per_block if model.is_sdxl else None
@@ -386,7 +417,7 @@ class Renderer:
                 self.layers.update(add_lora(encoder, rank=rank, alpha=rank, targets=TEXT_ENCODER_TARGETS,
                                             kohya_name=text_encoder_name(prefix)).by_kohya_name)
         for row in rows:  # every file checked before the first image, not halfway through
-            unknown = sorted(name for name in row.layers if name not in self.layers)
+            unknown = sorted(name for name in row.layers if name not in (self.layers if row.plain else self.names))
             if unknown:
                 raise ModelError(M("compare.lora_does_not_fit", name=row.name, count=len(unknown), first=unknown[0]),
                                  hint=M("compare.lora_does_not_fit_hint"), field="files")
@@ -410,10 +441,13 @@ class Renderer:
         from .lora import ADAPTER
 
         state = load_file(str(row.path))
+        self._remove_applied()
         with torch.no_grad():
             for layer in self.layers.values():
                 layer.lora_A[ADAPTER].weight.zero_()
                 layer.lora_B[ADAPTER].weight.zero_()
+            if not row.plain:
+                return self._apply_with_lycoris(row, state)
             for name, rank in row.layers.items():
                 layer = self.layers[name]
                 down = state[f"{name}.lora_down.weight"].float()
@@ -429,21 +463,94 @@ class Renderer:
         log.info("%s", M("compare.row_loaded", name=row.name, count=len(row.layers)))
         return len(row.layers)
 
+    def _apply_with_lycoris(self, row: Row, state: dict) -> int:
+        """The file's layers made by LyCORIS' loader from its tensors, each patching its layer."""
+        from .lycoris_net import _import_lycoris
+
+        _import_lycoris()
+        from lycoris.modules import get_module, make_module
+
+        for name in row.layers:
+            kind, params = get_module(state, name)
+            module = _made_by_lycoris(make_module, kind, params, name, self.names[name], state.get(f"{name}.dora_scale"))
+            if module is None:
+                self._remove_applied()
+                raise ModelError(M("compare.lora_does_not_fit", name=row.name, count=1, first=name),
+                                 hint=M("compare.lora_does_not_fit_hint"), field="files")
+            module.to(self.device)
+            module.eval()
+            module.apply_to()
+            self.applied.append(module)
+        self._set_applied_strength(self.strength)
+        log.info("%s", M("compare.row_loaded", name=row.name, count=len(row.layers)))
+        return len(row.layers)
+
+    def _remove_applied(self) -> None:
+        for module in reversed(self.applied):
+            module.restore()
+        self.applied = []
+
+    def _set_applied_strength(self, strength: float) -> None:
+        """W + s * (W_file - W): LyCORIS' multiplier for ΔW; DoRA's decomposed weight blended as WebUI
+        and ComfyUI blend it (LyCORIS' own multiplier keeps all of ΔW at every strength)."""
+        for module in self.applied:
+            layer = module.org_module[0]
+            if strength == 0:
+                layer.forward = module.org_forward
+            elif not getattr(module, "wd", False) or strength == 1:
+                module.multiplier = strength
+                layer.forward = module.forward
+            else:
+                module.multiplier = 1.0
+                layer.forward = _blended(module.org_forward, module.forward, strength)
+
     def set_strength(self, strength: float) -> None:
         from .lora import ADAPTER
 
+        self.strength = strength
         for layer in self.layers.values():
             if strength == 0:
                 layer.enable_adapters(False)  # the base layer alone: exactly the base model
             else:
                 layer.enable_adapters(True)
                 layer.set_scale(ADAPTER, strength)  # lora_alpha / r is 1 here: scale = strength
+        self._set_applied_strength(strength)
 
     def render(self, prompt: SamplePrompt, seed: int):
         from .sampling import render_image
 
         return render_image(self.pipe, model=self.model, prompt=prompt, seed=seed, clip_skip=self.cfg.clip_skip,
                             device=self.device)
+
+
+def _made_by_lycoris(make_module, kind, params: tuple, name: str, layer, dora_scale):
+    """LyCORIS' module for one layer of a file. lycoris-lora 4.1.3's loader builds a DoRA module with
+    the magnitude per output channel and cannot take a file's per-input one (wd_on_output=False, what
+    Danlu writes): the module is built without it and the file's magnitude attached on its own axis."""
+    import torch
+
+    if kind is None:
+        return None
+    if dora_scale is None:
+        return make_module(kind, params, name, layer)
+    module = make_module(kind, tuple(None if p is dora_scale else p for p in params), name, layer)
+    if module is not None:
+        out = layer.weight.shape[0]
+        module.wd = True
+        module.wd_on_out = dora_scale.dim() >= 2 and dora_scale.shape[0] == out and all(
+            d == 1 for d in dora_scale.shape[1:])
+        module.dora_norm_dims = layer.weight.dim() - 1
+        module.dora_scale = torch.nn.Parameter(dora_scale.float(), requires_grad=False)
+    return module
+
+
+def _blended(base: Callable, full: Callable, strength: float) -> Callable:
+    """A layer's output at W + s * (W_file - W): linear in the weight, so base + s * (full - base)."""
+    def forward(x, *args, **kwargs):
+        before = base(x, *args, **kwargs)
+        return before + strength * (full(x, *args, **kwargs) - before)
+
+    return forward
 
 
 # ---- the grid ------------------------------------------------------------------------------------

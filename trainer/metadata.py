@@ -11,6 +11,7 @@ import json
 import uuid
 
 from .buckets import make_bucket_resolutions
+from .config.network_args import ss_network_args
 from .optimizers import parse_optimizer_args
 
 
@@ -97,7 +98,7 @@ def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_a
         "ss_max_train_steps": str(plan.total_steps),
         "ss_lr_warmup_steps": _int_or_float(cfg.lr_warmup_steps),
         "ss_lr_scheduler": cfg.lr_scheduler,
-        "ss_network_module": "networks.lora",
+        "ss_network_module": cfg.network_module,
         "ss_network_dim": str(cfg.network_dim),
         "ss_network_alpha": _float(cfg.network_alpha),
         "ss_network_dropout": "None",
@@ -161,6 +162,9 @@ def training_metadata(cfg, plan, scan_info: dict, *, base_family: str, started_a
         "ss_bucket_info": json.dumps(bucket_info(cfg, plan)),
         "ss_sd_model_name": scan_info["model_name"],
     }
+    network_args = ss_network_args(cfg.network_args)  # kohya writes it only when network_args were given
+    if network_args is not None:
+        meta["ss_network_args"] = network_args
     if scan_info.get("vae_name"):  # kohya writes ss_vae_name only when a VAE was given
         meta["ss_vae_name"] = scan_info["vae_name"]
     meta.update({

@@ -1,9 +1,10 @@
 """The full training state, so a stopped run continues exactly where it was.
 
 A state folder (`{output_name}-state`, `{output_name}-000004-state`) holds:
-- lora.safetensors: the adapter weights in float32 (kohya format, so it is a usable LoRA too);
-- training_state.pt: optimizer, scheduler, grad scaler and random generator states, read back
-  with torch's weights_only loader (plain tensors and numbers, no code);
+- lora.safetensors: the adapter weights in float32 (kohya / LyCORIS format, so it is a usable file too);
+- training_state.pt: optimizer, scheduler, grad scaler and random generator states (and for
+  LyCORIS every parameter as it is, since its file folds use_scalar's scalar into a factor), read
+  back with torch's weights_only loader (plain tensors and numbers, no code);
 - state.json: where the run was (step, epoch, next batch of that epoch), the caption shuffle
   state, the recent losses, and the plan it belongs to, so a resume with another data set or
   network size is refused instead of training something else.
@@ -21,7 +22,6 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import ConfigError
-from .lora import kohya_state_dict, load_kohya_weights
 from .messages import M
 from .safe_write import atomic_write_text, ensure_free_space, replace_folder
 
@@ -44,6 +44,7 @@ def _plan_identity(run) -> dict:
     return {
         "total_steps": plan.total_steps, "batches_per_epoch": plan.batches_per_epoch, "epochs": plan.epochs,
         "seed": cfg.seed, "network_dim": cfg.network_dim, "network_alpha": float(cfg.network_alpha),
+        "network_module": cfg.network_module, "network_args": list(cfg.network_args),
         "train_unet": cfg.train_unet, "train_text_encoder": cfg.train_text_encoder,
         "optimizer_type": cfg.optimizer_type, "train_batch_size": cfg.train_batch_size,
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
@@ -56,13 +57,16 @@ def _plan_identity(run) -> dict:
 
 
 def save_training_state(run, folder: Path, position: Position) -> Path:
-    lora = kohya_state_dict(run.lora, run.cfg.network_alpha, torch.float32)
+    lora = run.network.export(torch.float32)
     tensors = {
         "optimizer": run.optimizer.optimizer.state_dict(),
         "scheduler": run.lr_scheduler.state_dict(),
         "generator": run.generator.get_state(),
         "torch_rng": torch.get_rng_state(),
     }
+    exact = run.network.resume_tensors()  # LyCORIS: every parameter as it is (the file folds some)
+    if exact:
+        tensors["network"] = exact
     scaler = getattr(run.accelerator, "scaler", None)
     if scaler is not None:
         tensors["scaler"] = scaler.state_dict()
@@ -108,7 +112,7 @@ def load_training_state(run, folder: Path) -> Position:
         changes = [f"{k}: {old} → {new}" for k, (old, new) in different.items()]  # values only: no language
         raise ConfigError(M("state.other_settings", name=folder.name, changes=changes),
                           hint=M("state.hint_same_config"), field="resume")
-    load_kohya_weights(run.lora, lora, run.cfg.network_alpha)
+    run.network.load_resume(lora, tensors.get("network"))
     run.optimizer.optimizer.load_state_dict(tensors["optimizer"])
     run.lr_scheduler.load_state_dict(tensors["scheduler"])
     run.generator.set_state(tensors["generator"])

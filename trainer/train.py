@@ -28,21 +28,11 @@ from .divergence import DIVERGING_ADVICE, LossWatch, flat_or_black
 from .errors import Diverged, OutOfMemory, Stopped
 from .images import load_image
 from .latents import LatentCache, augment_of, file_identity
-from .lora import (
-    NonFiniteWeights,
-    TEXT_ENCODER_PREFIX,
-    TEXT_ENCODER_TARGETS,
-    UNET_TARGETS,
-    LoraModules,
-    add_lora,
-    kohya_state_dict,
-    load_kohya_weights,
-    text_encoder_name,
-    unet_name,
-)
+from .lora import NonFiniteWeights
 from .messages import M, Msg
 from .metadata import checkpoint_metadata, serialize_with_hashes, training_metadata
 from .model_loading import BaseModel, load_base_model, load_state_dict_file, training_noise_scheduler
+from .network import Network, Part, build_network
 from .optimizers import ADAPTIVE, build_optimizer, build_scheduler, effective_lrs, optimizer_warnings
 from .plan import StepPlan, epoch_batches, process_batches, training_scan, validation_batches
 from .preflight import Preflight, check_train_type
@@ -65,7 +55,8 @@ class Run:
     scan: DatasetScan
     plan: StepPlan
     model: BaseModel
-    lora: list[LoraModules]
+    network: Network  # what trains: kohya's LoRA / LoCon or a LyCORIS network (trainer/network.py)
+    lora: list[Part]  # network.parts: the U-Net's layers first when it trains, then each text encoder's
     optimizer: torch.optim.Optimizer
     lr_scheduler: object
     accelerator: object
@@ -142,29 +133,29 @@ def _scan_info(cfg: TrainConfig, scan: DatasetScan) -> dict:
     }
 
 
-def _optimizer_groups(cfg: TrainConfig, unet_lora, te_loras: list) -> list[dict]:
+def _optimizer_groups(cfg: TrainConfig, network: Network) -> list[dict]:
     groups = []
-    if unet_lora is not None:
-        groups.append({"params": unet_lora.parameters(), "lr": cfg.unet_learning_rate, "name": "unet"})
-    if te_loras:
-        params = [p for lora in te_loras for p in lora.parameters()]
+    if network.unet is not None:
+        groups.append({"params": network.unet.parameters(), "lr": cfg.unet_learning_rate, "name": "unet"})
+    if network.text_encoders:
+        params = [p for part in network.text_encoders for p in part.parameters()]
         groups.append({"params": params, "lr": cfg.text_encoder_learning_rate, "name": "text_encoder"})
     return groups
 
 
-def _add_loras(cfg: TrainConfig, model: BaseModel) -> tuple[LoraModules | None, list[LoraModules]]:
-    """LoRA on the U-Net and on each text encoder, under kohya's names for this family."""
-    rank, alpha = cfg.network_dim, cfg.network_alpha
-    unet_lora, te_loras = None, []
-    if cfg.train_unet:
-        sgm_layers = model.unet.config.layers_per_block if model.is_sdxl else None
-        unet_lora = add_lora(model.unet, rank=rank, alpha=alpha, targets=UNET_TARGETS, kohya_name=unet_name(sgm_layers))
-    if cfg.train_text_encoder:
-        prefixes = ["lora_te1_", "lora_te2_"] if model.is_sdxl else [TEXT_ENCODER_PREFIX]
-        for encoder, prefix in zip(model.text_encoders, prefixes):
-            te_loras.append(add_lora(encoder, rank=rank, alpha=alpha, targets=TEXT_ENCODER_TARGETS,
-                                     kohya_name=text_encoder_name(prefix)))
-    return unet_lora, te_loras
+def _accelerator_handlers(cfg: TrainConfig) -> list:
+    """LyCORIS' module_dropout skips whole layers in some steps: with several processes,
+    DistributedDataParallel must then expect parameters without gradients."""
+    if cfg.network_module != "lycoris.kohya":
+        return []
+    from .config.network_args import lycoris_settings
+
+    dropout = lycoris_settings(cfg.network_args, cfg.network_dim, cfg.network_alpha).kwargs.get("module_dropout")
+    if not dropout or float(dropout) == 0:
+        return []
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    return [DistributedDataParallelKwargs(find_unused_parameters=True)]
 
 
 def _attention(cfg: TrainConfig, model: BaseModel) -> None:
@@ -204,30 +195,27 @@ def _load_model(cfg: TrainConfig, device, weight_dtype) -> BaseModel:
     return model
 
 
-def _prepare_lora(cfg: TrainConfig, model: BaseModel, unet_lora, te_loras, weight_dtype) -> list[LoraModules]:
-    """The LoRA layers' precision, starting weights and checkpointing; the modules' train/eval modes."""
-    lora = [m for m in (unet_lora, *te_loras) if m is not None]
+def _prepare_network(cfg: TrainConfig, model: BaseModel, network: Network, weight_dtype) -> None:
+    """The network's precision, starting weights and checkpointing; the modules' train/eval modes."""
     if cfg.full_fp16 or cfg.full_bf16:
         # kohya's full_fp16/full_bf16: the LoRA weights (and so their gradients and optimizer
         # state) in half precision too: less memory, less precision.
-        for param in (p for group in lora for p in group.parameters()):
-            param.data = param.data.to(weight_dtype)
+        network.cast(weight_dtype)
     if cfg.network_weights:
-        count = load_kohya_weights(lora, load_state_dict_file(Path(cfg.network_weights)), cfg.network_alpha)
+        count = network.load_weights(load_state_dict_file(Path(cfg.network_weights)))
         log.info("%s", M("run.started_from_lora", path=cfg.network_weights, count=count))
     if cfg.gradient_checkpointing:
         model.unet.enable_gradient_checkpointing()
-        for encoder in model.text_encoders if te_loras else []:
+        for encoder in model.text_encoders if network.text_encoders else []:
             encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model.unet.train(unet_lora is not None)
+    model.unet.train(network.unet is not None)
     for encoder in model.text_encoders:
-        encoder.train(bool(te_loras))
-    return lora
+        encoder.train(bool(network.text_encoders))
 
 
-def _optimization(cfg: TrainConfig, plan: StepPlan, unet_lora, te_loras, accelerator, emit):
+def _optimization(cfg: TrainConfig, plan: StepPlan, network: Network, accelerator, emit):
     """Optimizer (prepared by accelerate, for its grad scaler) and learning-rate scheduler."""
-    optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, unet_lora, te_loras), cfg.optimizer_args)
+    optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, network), cfg.optimizer_args)
     for message in optimizer_warnings(cfg.optimizer_type, [g["lr"] for g in optimizer.param_groups], cfg.lr_scheduler):
         emit(ev.warning("optimizer", message))
     lr_scheduler = build_scheduler(
@@ -267,15 +255,16 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit, *, signals: StopSignals 
     # Each run sets its own precision; accelerate keeps it process-wide, so an earlier in-process run's
     # setting is cleared first (the distributed state, PartialState, is kept).
     AcceleratorState._reset_state(reset_partial_state=False)
-    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available(),
+                              kwargs_handlers=_accelerator_handlers(cfg))
     set_seed(cfg.seed)
 
     model = _load_model(cfg, accelerator.device, weight_dtype)
-    unet_lora, te_loras = _add_loras(cfg, model)
-    lora = _prepare_lora(cfg, model, unet_lora, te_loras, weight_dtype)
+    network = build_network(cfg, model, train_unet=cfg.train_unet, train_text_encoder=cfg.train_text_encoder)
+    _prepare_network(cfg, model, network, weight_dtype)
     device = accelerator.device
 
-    optimizer, lr_scheduler = _optimization(cfg, plan, unet_lora, te_loras, accelerator, emit)
+    optimizer, lr_scheduler = _optimization(cfg, plan, network, accelerator, emit)
     optimizer_desc = f"{type(optimizer.optimizer).__module__}.{type(optimizer.optimizer).__name__}"
     if cfg.optimizer_args:
         optimizer_desc += "(" + ",".join(cfg.optimizer_args) + ")"
@@ -284,7 +273,8 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit, *, signals: StopSignals 
     # kohya's metadata describes the training data set: the held-out images are not in it.
     base_metadata = training_metadata(cfg, plan, _scan_info(cfg, training_scan(scan, plan)), base_family=model.info.family,
                                       started_at=time.time(), optimizer_desc=optimizer_desc)
-    run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, lora=lora, optimizer=optimizer,
+    run = Run(cfg=cfg, emit=emit, scan=scan, plan=plan, model=model, network=network, lora=network.parts,
+              optimizer=optimizer,
               lr_scheduler=lr_scheduler, accelerator=accelerator, prompts=prompts, base_metadata=base_metadata,
               weight_dtype=weight_dtype, output_dir=output_dir,
               # Each process draws its own noise; the same seed on every process would repeat it.
@@ -292,9 +282,9 @@ def prepare(cfg: TrainConfig, checked: Preflight, emit, *, signals: StopSignals 
               inbox=ControlInbox(output_dir))
     run.unet_forward, run.text_encoder_forwards = model.unet, list(model.text_encoders)
     if accelerator.num_processes > 1:
-        if unet_lora is not None:
+        if network.unet is not None:
             run.unet_forward = accelerator.prepare(model.unet)
-        if te_loras:
+        if network.text_encoders:
             run.text_encoder_forwards = [accelerator.prepare(m) for m in model.text_encoders]
     run.signals = signals
     if run.is_main:
@@ -592,7 +582,7 @@ def save_lora(run: Run, path: Path, *, final: bool, state: Path | None = None) -
     if not run.is_main:
         return path
     try:
-        tensors = kohya_state_dict(run.lora, run.cfg.network_alpha, SAVE_DTYPES[run.cfg.save_precision])
+        tensors = run.network.export(SAVE_DTYPES[run.cfg.save_precision])
     except NonFiniteWeights as exc:
         raise Diverged(M("run.not_saving_bad_weights", name=path.name, detail=exc.msg), hint=DIVERGED_HINT) from exc
     data = serialize_with_hashes(tensors, checkpoint_metadata(run.base_metadata, epoch=run.epoch, step=run.global_step))
@@ -767,7 +757,7 @@ def _gradient_sync(run: Run, steps_now: bool) -> contextlib.AbstractContextManag
 def optimisation_steps(run: Run, start: Position):
     """The optimisation itself: yields StepDone after each optimizer step and EpochDone after each epoch."""
     cfg, plan = run.cfg, run.plan
-    params = [p for group in run.lora for p in group.parameters()]
+    params = run.network.parameters()
     accum = cfg.gradient_accumulation_steps
     check_grads = run.accelerator.scaler is None  # with fp16's grad scaler, inf gradients are skipped, not fatal
     for epoch in range(start.epoch, plan.epochs + 1):

@@ -10,6 +10,9 @@ pydantic only. One job per module:
   with sd-scripts' meaning (options not implemented yet, no-effect options, GUI-only keys, old
   names, sd-scripts' defaults for left-out keys);
 - checks.py: the checks across fields and of paths;
+- network_args.py: network_module and network_args read as sd-scripts hands them to kohya's
+  networks.lora and LyCORIS' lycoris.kohya, and the entries the form shows as fields
+  (COMMON_NETWORK_ARGS, network_arg_value, with_network_arg);
 - problems.py: the wording of problems (one ConfigError listing them all, each with its fix);
 - toml_io.py (+ toml_values.py): reading TOML files and dicts, writing Danlu's TOML.
 
@@ -31,6 +34,7 @@ from .compat import (
     SD_SCRIPTS_DEFAULTS,
     SUPPORTED_OPTIMIZERS,
 )
+from .network_args import COMMON_NETWORK_ARGS, NETWORK_MODULES, NetworkArgField, network_arg_value, with_network_arg
 from .problems import ConfigProblem
 from .schema import (
     PATH_FIELDS,
@@ -54,6 +58,11 @@ __all__ = [
     "SECTIONS",
     "SECTION_TITLES",
     "SUPPORTED_OPTIMIZERS",
+    "NETWORK_MODULES",
+    "COMMON_NETWORK_ARGS",
+    "NetworkArgField",
+    "network_arg_value",
+    "with_network_arg",
     "NOT_SUPPORTED_YET",
     "NO_EFFECT_ON_TRAINING",
     "GUI_ONLY_KEYS",

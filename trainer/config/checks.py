@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from trainer.buckets import round_bucket_limits
 from trainer.messages import M, Msg
 
+from .network_args import check_network_args, with_danlu_defaults
 from .problems import _LR_FIELDS, ConfigProblem, _either, _nearest_multiples
 
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ def _cross_field_problems(cfg: TrainConfig, skip: frozenset, notes: list) -> lis
         # exceed dim, so the run says what it means.
         notes.append(M("config.note_alpha_over_dim", alpha=f"{cfg.network_alpha:g}", dim=cfg.network_dim,
                        scale=f"{cfg.network_alpha / cfg.network_dim:g}", half=max(1, cfg.network_dim // 2)))
+    if ok("network_module", "network_args", "network_dim", "network_alpha"):
+        found = check_network_args(cfg.network_module, cfg.network_args, cfg.network_dim, cfg.network_alpha, notes)
+        problems += found
+        if not found:
+            resolved = with_danlu_defaults(cfg.network_module, cfg.network_args)
+            if resolved != cfg.network_args:
+                cfg.network_args = resolved
     if (
         ok("network_train_unet_only", "network_train_text_encoder_only")
         and cfg.network_train_unet_only

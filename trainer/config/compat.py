@@ -135,7 +135,6 @@ NOT_SUPPORTED_YET: dict[str, Any] = {
     "zero3_save_16bit_model": False,
     "fp16_master_weights_and_gradients": False,
     # network
-    "network_args": None,
     "network_dropout": None,
     "scale_weight_norms": None,
     "dim_from_weights": False,
@@ -268,6 +267,7 @@ NOTES_SHOWN_AS_WARNINGS = frozenset({
     "config.note_alpha_over_dim", "config.note_zero_te_lr", "config.note_zero_unet_lr", "config.note_te_lr_list",
     "config.note_bucket_rounded", "config.note_preview_without_prompts", "config.note_zero_snr_without_v",
     "config.note_wandb", "config.note_sd_scripts_defaults", "config.note_default_steps",
+    "config.note_conv_alpha_over_dim", "config.note_dora_axis", "config.note_decompose_both_text",
 })
 
 
@@ -322,7 +322,6 @@ _NOT_SUPPORTED_HINTS = {
     "save_every_n_steps": M("config.use_key_instead", key="save_every_n_epochs"),
     "save_n_epoch_ratio": M("config.use_key_instead", key="save_every_n_epochs"),
     "v2": M("config.hint_v2"),
-    "network_args": M("config.hint_network_args"),
     "dataset_config": M("config.hint_dataset_config"),
 }
 

@@ -16,6 +16,7 @@ from trainer.messages import M, Msg
 
 from .checks import _cross_field_problems, _looks_like_prompt_file, _read_zero_rates, _resolve_and_check_paths
 from .compat import _KOHYA_OTHER_OPTIMIZERS, SUPPORTED_OPTIMIZERS
+from .network_args import NETWORK_MODULES, normalise_network_args
 from .problems import _config_error, _FieldProblem
 
 SECTIONS = ("paths", "steps", "effect", "preview", "advanced")
@@ -485,8 +486,7 @@ class TrainConfig(BaseModel):
         "details, so more detailed images need a larger dim. Large, detailed scenes: 128 (lower it if the "
         "results allow); a character/IP or images with little detail: 32 or 64; test and adjust. Detailed "
         "sets can use a higher dim and more epochs. A larger dim means a larger file and more GPU memory.",
-        ge=1,
-        le=1024,
+        ge=1,  # at most 1024, except for LoKr's full-matrix mode (trainer/config/network_args.py)
     )
     # sd-scripts' default alpha is 1; Danlu uses 16 with dim 32, following the tutorial's
     # "alpha = dim or half of dim" (alpha 1 with dim 32 scales updates by 1/32 and needs a much
@@ -584,11 +584,26 @@ class TrainConfig(BaseModel):
         "从已有的 LoRA 模型继续训练，填写它的 .safetensors 路径。留空则从头训练。",
         "Continue training from an existing LoRA: the path of its .safetensors file. Empty: start from scratch.",
     )
-    network_module: Literal["networks.lora"] = _f(
+    network_module: Literal["networks.lora", "lycoris.kohya"] = _f(
         "networks.lora",
         "advanced",
-        "训练网络模块。Danlu 目前只支持 networks.lora（标准 LoRA）。",
-        "Network module. Danlu supports networks.lora (standard LoRA) only, for now.",
+        "训练网络模块。networks.lora：kohya 的标准 LoRA（在 network_args 里写 conv_dim 就是 kohya 的 LoCon，"
+        "也训练卷积层）；lycoris.kohya：LyCORIS，在 network_args 里用 algo 选 locon、loha 或 lokr，dora_wd=True 为 DoRA。"
+        "两种文件 WebUI 和 ComfyUI 都能直接加载。",
+        "Network module. networks.lora: kohya's standard LoRA (with conv_dim in network_args it is kohya's LoCon, "
+        "training the conv layers too); lycoris.kohya: LyCORIS, with algo in network_args choosing locon, loha or "
+        "lokr, and dora_wd=True for DoRA. WebUI and ComfyUI load both kinds of file directly.",
+    )
+    network_args: list[str] = _f(
+        [],
+        "advanced",
+        "网络模块的额外参数，每项写成 key=value，与 sd-scripts 相同。networks.lora 读 conv_dim、conv_alpha；"
+        "lycoris.kohya 读 algo、preset、conv_dim、conv_alpha、dropout、rank_dropout、module_dropout、factor、"
+        "decompose_both、full_matrix、dora_wd 等。例如 conv_dim=8、conv_alpha=4、algo=lokr、factor=8。",
+        "Extra arguments of the network module, each as key=value, as in sd-scripts. networks.lora reads conv_dim "
+        "and conv_alpha; lycoris.kohya reads algo, preset, conv_dim, conv_alpha, dropout, rank_dropout, "
+        "module_dropout, factor, decompose_both, full_matrix, dora_wd and more. E.g. conv_dim=8, conv_alpha=4, "
+        "algo=lokr, factor=8.",
     )
     save_model_as: Literal["safetensors"] = _f(
         "safetensors",
@@ -955,9 +970,14 @@ class TrainConfig(BaseModel):
     @field_validator("network_module", mode="before")
     @classmethod
     def _check_network_module(cls, value: Any) -> Any:
-        if isinstance(value, str) and value != "networks.lora":
+        if isinstance(value, str) and value not in NETWORK_MODULES:
             raise _FieldProblem(M("config.network_module", value=repr(value)), M("config.network_module_hint"))
         return value
+
+    @field_validator("network_args", mode="before")
+    @classmethod
+    def _check_network_args(cls, value: Any) -> Any:
+        return normalise_network_args(value)
 
     @field_validator("save_model_as", mode="before")
     @classmethod

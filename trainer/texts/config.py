@@ -20,10 +20,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "config.use_key_instead": ("请改用 {key}", "use {key} instead"),
     "config.use_setting_instead": ("请改为 {setting}", "use {setting} instead"),
     "config.hint_v2": ("请换用 SD 1.x 或 SDXL 底模训练", "train on an SD 1.x or SDXL base model"),
-    "config.hint_network_args": (
-        "删除这一行；丹炉在注意力层和 MLP 层上训练普通 LoRA",
-        "remove it; Danlu trains plain LoRA on the attention and MLP layers",
-    ),
     "config.hint_dataset_config": (
         "把图片放进 train_data_dir 下名为 10_名称 的文件夹（10 = repeat）",
         "put the images in train_data_dir in folders named like 10_name (10 = repeat)",
@@ -47,8 +43,66 @@ TEXTS: dict[str, tuple[str, str]] = {
     "config.write_setting": ("写成 {setting}", "write {setting}"),
     "config.network_module": ("network_module = {value} 丹炉暂不支持", "network_module = {value} is not supported yet by Danlu"),
     "config.network_module_hint": (
-        '改为 network_module = "networks.lora"（标准 LoRA）；LyCORIS、DyLoRA、OFT 暂不支持',
-        'use network_module = "networks.lora" (standard LoRA); LyCORIS, DyLoRA and OFT are not supported yet',
+        '改为 network_module = "networks.lora"（LoRA，加 conv_dim 为 LoCon）或 "lycoris.kohya"（LoCon、LoHa、LoKr、'
+        'DoRA）；DyLoRA、OFT 暂不支持',
+        'use network_module = "networks.lora" (LoRA; LoCon with conv_dim) or "lycoris.kohya" (LoCon, LoHa, LoKr, '
+        'DoRA); DyLoRA and OFT are not supported yet',
+    ),
+    # network_args (trainer/config/network_args.py)
+    "config.network_args_item": (
+        "network_args 的 {item} 不是 键=值 的形式",
+        "network_args item {item} is not key=value",
+    ),
+    "config.network_args_hint": (
+        '每项写成 键=值，例如 network_args = ["conv_dim=8", "conv_alpha=4"]',
+        'write each item as key=value, e.g. network_args = ["conv_dim=8", "conv_alpha=4"]',
+    ),
+    "config.network_arg_value": ("network_args 的 {item} 的值不对", "network_args item {item} has a wrong value"),
+    "config.network_arg_int_hint": ("{key} 要写 0 或更大的整数，例如 {key}=8", "{key} takes a whole number of 0 or more, e.g. {key}=8"),
+    "config.network_arg_float_hint": ("{key} 要写 0 或更大的数，例如 {key}=4", "{key} takes a number of 0 or more, e.g. {key}=4"),
+    "config.network_arg_rate_hint": ("{key} 要写 0 到 1 之间的数，例如 {key}=0.1", "{key} takes a number from 0 to 1, e.g. {key}=0.1"),
+    "config.network_arg_factor_hint": (
+        "factor 要写 -1（自动）或正整数，例如 factor=8",
+        "factor takes -1 (automatic) or a whole number above 0, e.g. factor=8",
+    ),
+    "config.network_arg_lycoris_only": (
+        "network_args 的 {item} 只有 lycoris.kohya 读取，networks.lora 不用它",
+        "network_args item {item} is read by lycoris.kohya only, not by networks.lora",
+    ),
+    "config.network_arg_lycoris_only_hint": (
+        '要用 LyCORIS 请设置 network_module = "lycoris.kohya"；否则删除这一项',
+        'set network_module = "lycoris.kohya" to use LyCORIS; otherwise remove the item',
+    ),
+    "config.network_arg_unknown": (
+        "network_args 的 {item} 不是 {module} 读取的参数",
+        "network_args item {item} is not an argument {module} reads",
+    ),
+    "config.network_arg_guess": ("是不是 {guess}？它读取的有：{known}", "did you mean {guess}? it reads: {known}"),
+    "config.network_arg_known": ("删除这一项；它读取的有：{known}", "remove the item; it reads: {known}"),
+    "config.network_arg_not_yet": ("network_args 的 {item} 丹炉暂不支持", "network_args item {item} is not supported yet by Danlu"),
+    "config.network_arg_not_yet_hint": ("删除 {key} 这一项，不用它训练", "remove the {key} item to train without it"),
+    "config.network_arg_not_yet_hint_off": (
+        "删除 {key} 这一项（或写成 {key}={off}），不用它训练",
+        "remove the {key} item (or write {key}={off}) to train without it",
+    ),
+    "config.lycoris_algo_not_yet": ("network_args 的 {item}：这种 LyCORIS 算法丹炉暂不支持",
+                                    "network_args item {item}: Danlu does not support this LyCORIS algorithm yet"),
+    "config.lycoris_algo_unknown": ("network_args 的 {item} 不是 LyCORIS 的算法", "network_args item {item} is not a LyCORIS algorithm"),
+    "config.lycoris_algo_hint": (
+        "改为 algo=locon、algo=loha 或 algo=lokr",
+        "use algo=locon, algo=loha or algo=lokr",
+    ),
+    "config.lycoris_preset": (
+        "network_args 的 {item} 不是丹炉支持的 LyCORIS 预设",
+        "network_args item {item} is not a LyCORIS preset Danlu supports",
+    ),
+    "config.lycoris_preset_hint": (
+        "改用 LyCORIS 自带的预设之一：{presets}；或删除这一项（默认 full）",
+        "use one of LyCORIS' built-in presets: {presets}; or remove the item (default full)",
+    ),
+    "config.network_dim_range_hint": (
+        "允许：1 到 {most}（只有 LoKr，即 algo=lokr，可以更大，表示完整矩阵）",
+        "allowed: 1 to {most} (only LoKr, algo=lokr, takes larger values, meaning a full matrix)",
     ),
     "config.save_model_as": (
         "save_model_as = {value}：丹炉只保存 safetensors，WebUI 和 ComfyUI 加载它是安全的（ckpt/pt 文件加载时可能执行代码）",
@@ -403,6 +457,39 @@ TEXTS: dict[str, tuple[str, str]] = {
         "network_alpha = {alpha} is larger than network_dim = {dim}: training as sd-scripts does, with every update "
         "scaled up {scale} times, like a higher learning rate. The tutorial keeps alpha at most dim, usually {dim} "
         "or {half}",
+    ),
+    "config.note_conv_alpha_over_dim": (
+        "conv_alpha = {alpha} 大于 conv_dim = {dim}：照样训练（与 sd-scripts 相同），卷积层每次更新被放大 {scale} 倍，"
+        "相当于更高的学习率。常用 conv_alpha 不超过 conv_dim，例如 {dim} 或 {half}",
+        "conv_alpha = {alpha} is larger than conv_dim = {dim}: training as sd-scripts does, with every update of the "
+        "conv layers scaled up {scale} times, like a higher learning rate. conv_alpha is usually at most conv_dim, "
+        "e.g. {dim} or {half}",
+    ),
+    "config.note_conv_alpha_default": (
+        "network_args 有 conv_dim 没有 conv_alpha：卷积层的 alpha 按 networks.lora 的默认值 1 训练（与 sd-scripts 相同）",
+        "network_args has conv_dim but no conv_alpha: the conv layers train with networks.lora's default alpha, 1, "
+        "as in sd-scripts",
+    ),
+    "config.note_network_arg_off": (
+        "network_args 的 {item} 表示不使用，已忽略",
+        "network_args item {item} means off; ignored",
+    ),
+    "config.note_network_arg_inert": (
+        "network_args 的 {item}：{module} 不读取它，对训练没有影响（与 sd-scripts 相同）",
+        "network_args item {item}: {module} does not read it, so it changes nothing, as in sd-scripts",
+    ),
+    "config.note_decompose_both_text": (
+        "decompose_both={value}：LyCORIS 把这一项的任何文字都当作打开（sd-scripts 把它原样传过去），所以与 sd-scripts "
+        "一样按打开训练：LoKr 的两个因子都分解。要关闭请删除这一项",
+        "decompose_both={value}: LyCORIS takes any text in this item as on (sd-scripts passes it on as written), so "
+        "this trains with it on, as sd-scripts does: both LoKr factors decomposed. Remove the item to turn it off",
+    ),
+    "config.note_dora_axis": (
+        "DoRA（dora_wd）没有写 wd_on_output：丹炉加上 wd_on_output=False，按输入通道保存大小，这是 WebUI 和 ComfyUI "
+        "按训练时原样加载的方式（LyCORIS 默认按输出通道，这两个界面加载时效果不同）。要 LyCORIS 的默认请写 wd_on_output=True",
+        "DoRA (dora_wd) without wd_on_output: Danlu adds wd_on_output=False, keeping the magnitude per input channel, "
+        "the way WebUI and ComfyUI apply it exactly as trained (LyCORIS' default is per output channel, which those "
+        "two apply differently). Write wd_on_output=True for LyCORIS' default",
     ),
     "config.note_zero_te_lr": (
         "文本编码器学习率是 0：只训练 U-Net（与 sd-scripts 相同，相当于 network_train_unet_only = true）",

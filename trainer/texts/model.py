@@ -147,6 +147,30 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lora.hint_set_dim": (
         "要接着这个 LoRA 训练，请设置 network_dim = {file_rank}。",
         "Set network_dim = {file_rank} to continue from this LoRA."),
+    "lora.conv_rank_mismatch": (
+        "network_weights 的 LoRA 在卷积层 {layer} 的维度（rank）是 {file_rank}，但 network_args 的 conv_dim 是 {dim}。",
+        "network_weights has rank {file_rank} at the conv layer {layer}, but conv_dim in network_args is {dim}."),
+    "lora.hint_set_conv_dim": (
+        "要接着这个 LoRA 训练，请在 network_args 里写 conv_dim={file_rank}。",
+        "Write conv_dim={file_rank} in network_args to continue from this LoRA."),
+    "lora.hint_file_has_conv": (
+        "这个文件也训练了卷积层（LoCon）：请在 network_args 里写上它的 conv_dim 和 conv_alpha，或者清空 network_weights。",
+        "The file trains the conv layers too (LoCon): write its conv_dim and conv_alpha in network_args, "
+        "or leave network_weights empty."),
+    "lora.other_network": (
+        "network_weights 的 {layer} 这一层与现在的网络设置不同（文件里是 {found}，现在要训练的是 {expected}）。",
+        "network_weights has {layer} in another form ({found} in the file; this run trains {expected})."),
+    "lora.hint_same_network": (
+        "把 network_module 和 network_args（algo、conv_dim、factor、dora_wd 等）设成训练这个文件时的值，"
+        "或者清空 network_weights。",
+        "Set network_module and network_args (algo, conv_dim, factor, dora_wd ...) as they were when the file "
+        "was trained, or leave network_weights empty."),
+    "lora.lycoris_missing": (
+        "network_module = \"lycoris.kohya\" 需要 LyCORIS 库（lycoris-lora），但它没有安装：{detail}",
+        "network_module = \"lycoris.kohya\" needs the LyCORIS library (lycoris-lora), which is not installed: {detail}"),
+    "lora.hint_install_lycoris": (
+        "重新运行 start.bat / start.sh，它会按 requirements.txt 安装 lycoris-lora。",
+        "Run start.bat / start.sh again: it installs lycoris-lora from requirements.txt."),
     "lora.unknown_layers": (
         "network_weights 里有 {count} 层是这个底模没有的（第一个：{first}）。",
         "network_weights has {count} layers this model does not have (first: {first})."),
