@@ -369,12 +369,12 @@ def test_a_loaded_config_file_reports_its_problems_and_notes(page, lang, server,
 
     # 4: an unknown key (a typo); 5: options Danlu does not support yet.
     lines = upload_config(page, lang, write_config(tmp_path / "lora-scripts.toml", **paths, learning_ratee=1e-4,
-                                                   network_module="lycoris.kohya", caption_dropout_rate=0.1),
-                          "learning_ratee", "lycoris.kohya", "caption_dropout_rate")
+                                                   network_module="networks.dylora", caption_dropout_rate=0.1),
+                          "learning_ratee", "networks.dylora", "caption_dropout_rate")
     assert any(t("config_load_problems", lang) in line for line in lines)
     unknown = next(line for line in lines if "learning_ratee" in line)
     assert ("不认识" if lang == "zh" else "unknown") in unknown and "learning_rate'" in unknown  # the guess
-    for key in ("lycoris.kohya", "caption_dropout_rate"):
+    for key in ("networks.dylora", "caption_dropout_rate"):
         line = next(line for line in lines if key in line)
         assert ("暂不支持" if lang == "zh" else "not supported yet") in line, line
     assert_all_in(page, lang)

@@ -190,6 +190,78 @@ def test_rate_buttons_and_alpha_kept_at_most_dim(page):
     assert alpha.input_value() == "4"  # a smaller alpha is left alone
 
 
+def visible(tab, elem_id: str) -> bool:
+    return tab.locator(f"#{elem_id}").is_visible()
+
+
+def choose(tab, elem_id: str, value: str) -> None:
+    box = tab.locator(f"#{elem_id} input").first
+    box.click()
+    box.fill(value)
+    tab.get_by_role("option", name=value, exact=True).click()
+    tab.wait_for_function(f"document.querySelector('#{elem_id} input').value === {value!r}")
+
+
+def toml_preview_end(tab, pattern: str) -> str:
+    """The TOML preview's last lines (the advanced section): the editor draws only the lines in view."""
+    deadline = time.time() + 30
+    text = ""
+    while time.time() < deadline:
+        tab.locator("#toml_preview").first.evaluate(
+            "e => { e.scrollIntoView({block: 'end'}); const s = e.querySelector('.cm-scroller');"
+            " if (s) s.scrollTop = s.scrollHeight; }")
+        text = text_of(tab, "toml_preview")
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.3)
+    raise AssertionError(f"the TOML preview never showed {pattern!r}; last text:\n{text}")
+
+
+def test_network_type_fields_follow_the_module_and_write_network_args(page, tiny_sd15_file, tmp_path):
+    data = make_dataset(tmp_path / "train", {"2_aidou": [(64, 64)]})
+    fill(page, "pretrained_model_name_or_path", str(tiny_sd15_file))
+    fill(page, "train_data_dir", str(data))
+    # networks.lora reads conv_dim/conv_alpha only: LyCORIS' entries are hidden.
+    assert visible(page, "network_arg_conv_dim") and visible(page, "network_arg_conv_alpha")
+    assert not visible(page, "network_arg_algo") and not visible(page, "network_arg_factor")
+    assert not visible(page, "network_arg_dora_wd")
+    choose(page, "network_module", "lycoris.kohya")
+    page.wait_for_selector("#network_arg_algo", state="visible")
+    assert visible(page, "network_arg_dora_wd") and not visible(page, "network_arg_factor")
+    choose(page, "network_arg_algo", "lokr")
+    page.wait_for_selector("#network_arg_factor", state="visible")
+
+    # conv_alpha is kept at most conv_dim, like network_alpha.
+    fill(page, "network_arg_conv_dim", "4")
+    fill(page, "network_arg_conv_alpha", "8")
+    page.locator("#network_arg_factor input").first.click()
+    page.wait_for_function("document.querySelector('#network_arg_conv_alpha input').value === '4'")
+    assert "conv_alpha may not exceed conv_dim" in text_of(page, "conv_note")
+    fill(page, "network_arg_factor", "4")
+    page.locator("#network_arg_dora_wd input").first.check()
+    fill(page, "network_args", "preset=attn-mlp")
+
+    page.locator("#config_files").get_by_text("Config files").first.click()
+    page.click("#toml_refresh")
+    preview = toml_preview_end(page, r"network_args")
+    assert 'network_module = "lycoris.kohya"' in preview
+    assert '"algo=lokr", "conv_dim=4", "conv_alpha=4", "factor=4", "dora_wd=True", "preset=attn-mlp"' in preview
+
+    # An entry Danlu does not train yet is named under the network fields, with what to do.
+    fill(page, "network_args", "train_norm=True")
+    page.click("#toml_refresh")
+    page.wait_for_selector("#network_args-error", state="visible")
+    assert "train_norm=True" in text_of(page, "network_args-error")
+
+    # Back to networks.lora: LyCORIS' entries hide again and are not written.
+    fill(page, "network_args", "")
+    choose(page, "network_module", "networks.lora")
+    page.wait_for_selector("#network_arg_algo", state="hidden")
+    page.click("#toml_refresh")
+    preview = toml_preview_end(page, r'network_module = "networks.lora"')
+    assert '"conv_dim=4", "conv_alpha=4"]' in preview and "lokr" not in preview
+
+
 def test_files_outside_the_output_folder_are_refused(server, tmp_path):
     secret = server.output.parent / "secret.txt"
     secret.write_text("not for the browser")

@@ -201,3 +201,54 @@ def test_choices_of_a_fixed_list_option_are_the_schemas():
 
     spec = field_specs()["lr_scheduler"]
     assert spec.kind == "choice" and list(spec.choices) == [c for c in field_choices("lr_scheduler") if c is not None]
+
+
+FIELD_CONFIGS = __import__("pathlib").Path(__file__).parent / "data" / "field_configs"
+
+
+def test_network_args_fields_are_written_in_front_of_the_box_and_read_back():
+    form = {**default_form(), **PATHS, "max_train_epochs": "10", "network_module": "lycoris.kohya",
+            "network_arg_algo": "lokr", "network_arg_conv_dim": "8", "network_arg_conv_alpha": "4",
+            "network_arg_factor": "8", "network_arg_dora_wd": True,
+            "network_args": "preset=attn-mlp\nconv_dim=16"}  # the field wins over the box
+    cfg = _check(form)
+    assert cfg.network_args[:5] == ["algo=lokr", "conv_dim=8", "conv_alpha=4", "factor=8", "dora_wd=True"]
+    assert "preset=attn-mlp" in cfg.network_args and "conv_dim=16" not in cfg.network_args
+    back = config_to_form(cfg)
+    assert (back["network_arg_algo"], back["network_arg_conv_dim"], back["network_arg_factor"]) == ("lokr", "8", "8")
+    assert back["network_arg_dora_wd"] is True
+    assert "algo" not in back["network_args"] and "preset=attn-mlp" in back["network_args"]
+    assert _check({**form, **back}).network_args == cfg.network_args  # the page round trip changes nothing
+
+
+def test_network_args_fields_the_module_does_not_read_are_not_written():
+    # LyCORIS' entries left in hidden fields after switching back to networks.lora.
+    form = {**default_form(), **PATHS, "max_train_epochs": "10", "network_module": "networks.lora",
+            "network_arg_algo": "loha", "network_arg_factor": "4", "network_arg_dora_wd": True,
+            "network_arg_conv_dim": "4", "network_arg_conv_alpha": "2"}
+    assert _check(form).network_args == ["conv_dim=4", "conv_alpha=2"]
+    # factor is LoKr's: with LoHa it is not written either.
+    form.update({"network_module": "lycoris.kohya", "network_arg_dora_wd": False})
+    assert _check(form).network_args == ["algo=loha", "conv_dim=4", "conv_alpha=2"]
+    # Empty fields leave the box's entries as typed; factor is shown (and written) by the
+    # algorithm field, so with that empty the hidden factor field is not.
+    form.update({"network_arg_algo": "", "network_arg_conv_dim": "", "network_arg_conv_alpha": "",
+                 "network_args": "algo=lokr\nfactor=2"})
+    assert _check(form).network_args == ["algo=lokr", "factor=2"]
+
+
+def test_a_field_config_with_lycoris_fills_the_network_fields():
+    loaded = read_config_text((FIELD_CONFIGS / "kohya_ss_gui_loha_sd15.toml").read_text(encoding="utf-8"))
+    form = loaded.form
+    assert form["network_module"] == "lycoris.kohya" and form["network_arg_algo"] == "loha"
+    assert (form["network_arg_conv_dim"], form["network_arg_conv_alpha"]) == ("1", "1")
+    assert form["network_arg_dora_wd"] is False and form["network_arg_factor"] == ""
+    assert "preset=full" in form["network_args"].split("\n") and "algo=loha" not in form["network_args"]
+    loaded = read_config_text((FIELD_CONFIGS / "lora_scripts_gui_master_sdxl_lycoris_dora.toml").read_text(encoding="utf-8"))
+    assert loaded.form["network_arg_algo"] == "locon" and loaded.form["network_arg_dora_wd"] is True
+    # An entry the module does not read stays in the box, where the check names it.
+    loaded = read_config_text('network_args = ["conv_dim=8", "algo=loha"]\n')
+    assert loaded.form["network_arg_conv_dim"] == "8" and loaded.form["network_arg_algo"] == ""
+    assert loaded.form["network_args"] == "algo=loha" and "network_args" in loaded.problems
+    loaded = read_config_text('network_module = "lycoris.kohya"\nnetwork_args = ["algo=ia3", "factor=4"]\n')
+    assert loaded.form["network_arg_algo"] == "" and loaded.form["network_args"] == "algo=ia3\nfactor=4"

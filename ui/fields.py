@@ -17,11 +17,11 @@ from typing import Any, Callable, Optional
 
 import gradio as gr
 
-from trainer.config import field_help
-from trainer.messages import Msg, render
+from trainer.config import COMMON_NETWORK_ARGS, field_help
+from trainer.messages import Msg, normalise_lang, render
 
-from .formmap import FieldSpec, field_specs, specs_in_section
-from .i18n import both, field_label, t
+from .formmap import NETWORK_ARG_PREFIX, FieldSpec, form_spec, specs_in_section
+from .i18n import both, field_label, network_arg_label, t
 
 EMPTY_CHOICE = {"zh": "（不设置）", "en": "(not set)"}
 
@@ -30,8 +30,19 @@ def _choices(spec: FieldSpec, lang: str) -> list[tuple[str, str]]:
     return [(EMPTY_CHOICE[lang] if c == "" else c, c) for c in spec.choices]
 
 
+def label_and_help(name: str, lang: str) -> tuple[str, str]:
+    """A component's label and help: a schema field's, or a network_args entry's (its help in
+    trainer/config COMMON_NETWORK_ARGS)."""
+    if name.startswith(NETWORK_ARG_PREFIX):
+        key = name.removeprefix(NETWORK_ARG_PREFIX)
+        item = next(i for i in COMMON_NETWORK_ARGS if i.key == key)
+        return network_arg_label(key, lang), item.help_zh if normalise_lang(lang) == "zh" else item.help_en
+    return field_label(name, lang), field_help(name, lang)
+
+
 def make_component(spec: FieldSpec, lang: str, value: Any = None, **extra: Any) -> gr.components.Component:
-    common = dict(label=field_label(spec.name, lang), info=field_help(spec.name, lang), elem_id=spec.name, **extra)
+    label, info = label_and_help(spec.name, lang)
+    common = dict(label=label, info=info, elem_id=spec.name, **extra)
     value = spec.default if value is None else value
     if spec.kind == "bool":
         return gr.Checkbox(value=bool(value), **common)
@@ -52,7 +63,7 @@ class Form:
     values_at_start: dict[str, Any] = field(default_factory=dict)  # e.g. output_dir = the output root
 
     def add(self, name: str, **extra: Any) -> gr.components.Component:
-        spec = field_specs()[name]
+        spec = form_spec(name)
         component = make_component(spec, self.lang, self.values_at_start.get(name), **extra)
         self.fields[name] = component
         self.errors[name] = gr.Markdown("", visible=False, elem_id=f"{name}-error", elem_classes=["field-error"])
@@ -89,9 +100,10 @@ class Form:
     def relabel(self, lang: str) -> dict:
         updates = {}
         for name, component in self.fields.items():
-            spec = field_specs()[name]
+            spec = form_spec(name)
             extra = {"choices": _choices(spec, lang)} if spec.kind == "choice" else {}
-            updates[component] = gr.update(label=field_label(name, lang), info=field_help(name, lang), **extra)
+            label, info = label_and_help(name, lang)
+            updates[component] = gr.update(label=label, info=info, **extra)
         return updates
 
 

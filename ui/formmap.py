@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trainer.config import (
+    COMMON_NETWORK_ARGS,
     SD_SCRIPTS_DEFAULTS,
     SECTIONS,
     SUPPORTED_OPTIMIZERS,
@@ -28,6 +29,7 @@ from trainer.config import (
     field_choices,
     field_section,
     flatten_toml,
+    network_arg_value,
 )
 from trainer.errors import ConfigError, TrainerError
 from trainer.messages import M, Msg
@@ -104,6 +106,101 @@ def field_specs() -> dict[str, FieldSpec]:
     if _SPECS is None:
         _SPECS = {name: _spec(name) for name in TrainConfig.model_fields}
     return _SPECS
+
+
+# The network_args entries the form shows as fields of their own (trainer/config COMMON_NETWORK_ARGS):
+# views onto network_args, not schema fields, so Danlu's TOML stays sd-scripts' and the file's
+# ss_network_args stays as kohya writes it. Component name = prefix + the entry's key.
+NETWORK_ARG_PREFIX = "network_arg_"
+NETWORK_ARG_SECTION = "effect"
+_LYCORIS_DEFAULT_ALGO = "lora"  # what lycoris.kohya trains when network_args has no algo
+
+
+def network_arg_specs() -> dict[str, FieldSpec]:
+    """name -> FieldSpec for the network_args entries shown as fields (all optional: empty = not written)."""
+    specs = {}
+    for item in COMMON_NETWORK_ARGS:
+        name = NETWORK_ARG_PREFIX + item.key
+        common = dict(name=name, section=NETWORK_ARG_SECTION, optional=True)
+        if item.kind == "choice":
+            specs[name] = FieldSpec(kind="choice", default="", choices=("",) + tuple(item.choices), **common)
+        elif item.kind == "bool":
+            specs[name] = FieldSpec(kind="bool", default=False, **common)
+        else:
+            specs[name] = FieldSpec(kind=item.kind, default="", **common)
+    return specs
+
+
+def form_spec(name: str) -> FieldSpec:
+    """The spec of any form component: a schema field or a network_args entry."""
+    specs = field_specs()
+    return specs[name] if name in specs else network_arg_specs()[name]
+
+
+def network_arg_applies(key: str, module: str | None, algo: str | None) -> bool:
+    """Whether the chosen network module (and LyCORIS algorithm) reads this network_args entry."""
+    item = next(i for i in COMMON_NETWORK_ARGS if i.key == key)
+    module = module or field_specs()["network_module"].default
+    if module not in item.modules:
+        return False
+    return module != "lycoris.kohya" or not item.algos or (algo or _LYCORIS_DEFAULT_ALGO) in item.algos
+
+
+def _entry_key(item: str) -> str:
+    return item.split("=", 1)[0].strip()
+
+
+def _merge_network_args(values: dict[str, Any], data: dict[str, Any]) -> None:
+    """The network_args fields written into data["network_args"], in front of the other entries.
+
+    A field the chosen module (or algorithm) does not read is hidden on the page and not written;
+    an empty field (or an unticked switch) leaves any entry typed in the network_args box as it is.
+    """
+    rest = list(data.get("network_args") or [])
+    module = data.get("network_module")
+    algo = values.get(NETWORK_ARG_PREFIX + "algo")  # as the page shows the fields: by the algorithm field
+    front = []
+    for item in COMMON_NETWORK_ARGS:
+        name = NETWORK_ARG_PREFIX + item.key
+        if name not in values or not network_arg_applies(item.key, module, algo):
+            continue
+        value = values[name]
+        if item.kind == "bool":
+            text = "True" if value else ""
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        else:
+            text = "" if value is None else str(value).strip()
+        if text:
+            front.append(f"{item.key}={text}")
+    if front:
+        written = {_entry_key(entry) for entry in front}
+        data["network_args"] = front + [entry for entry in rest if _entry_key(entry) not in written]
+
+
+def _split_network_args(raw: dict[str, Any], form: dict[str, Any]) -> None:
+    """The entries the form shows as fields taken out of the network_args box into their fields
+    (those the config's module and algorithm read; the others stay in the box, where the check
+    names them)."""
+    entries = raw.get("network_args")
+    if not isinstance(entries, (list, tuple)):
+        return
+    entries = [str(entry) for entry in entries]
+    module = raw.get("network_module")
+    algo = network_arg_value(entries, "algo")
+    shown = {}
+    for item in COMMON_NETWORK_ARGS:
+        value = network_arg_value(entries, item.key)
+        if value is None or not network_arg_applies(item.key, module, algo):
+            continue
+        if item.kind == "choice" and value.strip() not in item.choices:
+            continue  # algo=ia3 and the like: the list has no such choice; the check names it in the box
+        # LyCORIS reads every value but "false" (any case) as on.
+        shown[item.key] = value.strip().lower() != "false" if item.kind == "bool" else value.strip()
+    for item in COMMON_NETWORK_ARGS:
+        spec = network_arg_specs()[NETWORK_ARG_PREFIX + item.key]
+        form[spec.name] = shown.get(item.key, spec.default)
+    form["network_args"] = "\n".join(entry for entry in entries if _entry_key(entry) not in shown)
 
 
 def specs_in_section(section: str) -> list[FieldSpec]:
@@ -183,6 +280,7 @@ def form_to_config_dict(values: dict[str, Any], output_root: str | Path) -> dict
         else:
             text = (value or "").strip() if not spec.multiline else (value or "").strip("\n")
             data[name] = None if text.strip() == "" and spec.optional else text
+    _merge_network_args(values, data)
     data["output_dir"] = str(output_root)
     return data
 
@@ -213,12 +311,14 @@ def config_to_form(source: TrainConfig | dict[str, Any]) -> dict[str, Any]:
             form[name] = "\n".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value or "")
         else:
             form[name] = "" if value is None else str(value)
+    _split_network_args(raw, form)
     return form
 
 
 def default_form() -> dict[str, Any]:
-    """Every component at the schema's default."""
-    return {name: spec.default for name, spec in field_specs().items()}
+    """Every component at the schema's default (the network_args fields empty)."""
+    specs = {**field_specs(), **network_arg_specs()}
+    return {name: spec.default for name, spec in specs.items()}
 
 
 def problems_by_field(exc: TrainerError) -> tuple[dict[str, list[Msg]], list[Msg]]:
@@ -285,4 +385,6 @@ def read_config_text(text: str) -> LoadedConfig:
     # Only what the file set, what the schema read differently and sd-scripts' defaults for
     # what it left out; the rest of the form keeps Danlu's defaults.
     keep = set(known) | {k for k in form if k in flat} | set(SD_SCRIPTS_DEFAULTS)
+    if "network_args" in keep:
+        keep |= set(network_arg_specs())
     return LoadedConfig(form={k: v for k, v in form.items() if k in keep}, problems={}, general=[], notes=cfg.notes)

@@ -13,8 +13,8 @@ from typing import Any, Callable
 from trainer.config import SECTION_TITLES
 from trainer.messages import LANGS, Msg, default_lang, normalise_lang, render
 
-__all__ = ["LANGS", "FIELD_LABELS", "TEXT", "both", "default_lang", "field_label", "normalise_lang", "only", "say", "t",
-           "text_of"]
+__all__ = ["LANGS", "FIELD_LABELS", "NETWORK_ARG_LABELS", "TEXT", "both", "default_lang", "field_label",
+           "network_arg_label", "normalise_lang", "only", "say", "t", "text_of"]
 
 # Short labels for the form. The config key is shown beside each (people compare with
 # lora-scripts configs), so a field missing here still gets a usable label: its key.
@@ -62,6 +62,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "model_train_type": ("训练种类", "Training type"),
     "network_weights": ("从已有 LoRA 继续训练", "Continue from a LoRA"),
     "network_module": ("网络模块", "Network module"),
+    "network_args": ("网络额外参数", "Network arguments"),
     "save_model_as": ("保存格式", "File format"),
     "save_precision": ("保存精度", "Save precision"),
     "mixed_precision": ("混合精度", "Mixed precision"),
@@ -139,6 +140,9 @@ TEXT: dict[str, tuple[str, str]] = {
         "要换位置，启动时加 --output-dir 文件夹。",
         "Each run writes to a new subfolder here (name = LoRA name-date-time): the LoRA, previews and logs. "
         "To use another place, start Danlu with --output-dir FOLDER.",
+    ),
+    "network_args_placeholder": (
+        "上面没有的其他参数，每行一个，例如 preset=attn-mlp", "Other entries than those above, one per line, e.g. preset=attn-mlp",
     ),
     "optimizer_args_placeholder": ("每行一个，例如 weight_decay=0.01", "One per line, e.g. weight_decay=0.01"),
     "sample_prompts_placeholder": (
@@ -295,6 +299,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "alpha_clamped": (
         "network_alpha 不能超过 network_dim，已改为 {dim}。",
         "network_alpha may not exceed network_dim; set it to {dim}.",
+    ),
+    "conv_alpha_clamped": (
+        "conv_alpha 不能超过 conv_dim，已改为 {dim}。",
+        "conv_alpha may not exceed conv_dim; set it to {dim}.",
     ),
     "find_lr": ("用 DAdaptation 寻找学习率", "Find the learning rate (DAdaptation)"),
     "find_lr_info": (
@@ -604,6 +612,23 @@ def only(text: str, lang: str) -> str:
 def say(key: str, **values: object) -> str:
     """both() of one page text."""
     return both(lambda lang: t(key, lang, **values))
+
+
+# The network_args entries the form shows as fields (ui/formmap.py network_arg_specs), by entry key.
+NETWORK_ARG_LABELS: dict[str, tuple[str, str]] = {
+    "algo": ("LyCORIS 算法", "LyCORIS algorithm"),
+    "conv_dim": ("卷积层维度", "Conv dim"),
+    "conv_alpha": ("卷积层 alpha", "Conv alpha"),
+    "factor": ("LoKr 分解因子", "LoKr factor"),
+    "dora_wd": ("DoRA 权重分解", "DoRA (weight decomposition)"),
+}
+
+
+def network_arg_label(key: str, lang: str) -> str:
+    """Short label plus the entry as network_args writes it (conv_dim=…)."""
+    pair = NETWORK_ARG_LABELS.get(key, (key, key))
+    short = pair[0] if normalise_lang(lang) == "zh" else pair[1]
+    return f"{short} · network_args: {key}="
 
 
 def field_label(name: str, lang: str) -> str:
