@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from trainer.config import TrainConfig
+from ui.formmap import network_arg_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "diffusers", "peft", "accelerate", "transformers", "bitsandbytes")
@@ -53,8 +54,10 @@ print(json.dumps({{"heavy": [m for m in {HEAVY!r} if m in sys.modules], "fields"
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["heavy"] == [], f"the UI process imported {report['heavy']}"
-    # One component per schema field, its elem_id the config key.
-    assert report["fields"] == {name: name for name in TrainConfig.model_fields}
+    # One component per schema field, its elem_id the config key, plus one per network_args entry
+    # the form shows as a field of its own.
+    expected = list(TrainConfig.model_fields) + list(network_arg_specs())
+    assert report["fields"] == {name: name for name in expected}
     duplicates = {i for i in report["ids"] if report["ids"].count(i) > 1}
     assert not duplicates, f"elem_ids used twice: {duplicates}"
     for main in ("start", "stop", "save_now", "sample_now", "status", "log", "loss_chart", "samples"):

@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from trainer.messages import M, Msg
 
-from .problems import ConfigProblem
+from .problems import ConfigProblem, key_value_items
 
 NETWORK_MODULES = ("networks.lora", "lycoris.kohya")
 
@@ -320,20 +320,8 @@ def _conv_alpha_note(module: str, network_args: list[str], network_dim: int, net
 
 
 def normalise_network_args(value: Any) -> Any:
-    """The field validator's reading: None is none; one string is split at spaces (sd-scripts'
-    command line; kohya_ss writes its string so); each item must be key=value."""
-    from .problems import _FieldProblem
-
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = value.split()
-    if not isinstance(value, (list, tuple)):
-        return value  # the list type check words it
-    for item in value:
-        if not isinstance(item, str) or "=" not in item or not item.split("=", 1)[0].strip():
-            raise _FieldProblem(M("config.network_args_item", item=repr(item)), M("config.network_args_hint"))
-    return list(value)
+    """The field validator's reading: key=value items, as optimizer_args (kohya_ss writes one string)."""
+    return key_value_items(value, "config.network_args_item", "config.network_args_hint")
 
 
 # ---- the entries the form shows as fields ---------------------------------------------------------

@@ -36,6 +36,23 @@ class _FieldProblem(ValueError):
         self.hint = hint
 
 
+def key_value_items(value: Any, item_msg: str, hint_msg: str) -> Any:
+    """A list option of key=value items (optimizer_args, network_args) as sd-scripts reads it:
+    None is none; one string is split at spaces (sd-scripts' command line takes them so and GUIs
+    sometimes write one string); each item must be key=value with a key. Not a list: returned as
+    it is, for the list type check to word."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, (list, tuple)):
+        return value
+    for item in value:
+        if not isinstance(item, str) or "=" not in item or not item.split("=", 1)[0].strip():
+            raise _FieldProblem(M(item_msg, item=repr(item)), M(hint_msg))
+    return list(value)
+
+
 def _config_error(problems: list[ConfigProblem], source: Optional[str] = None) -> ConfigError:
     """One ConfigError for all problems: one line per problem, each with its fix.
 

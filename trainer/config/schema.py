@@ -17,7 +17,7 @@ from trainer.messages import M, Msg
 from .checks import _cross_field_problems, _looks_like_prompt_file, _read_zero_rates, _resolve_and_check_paths
 from .compat import _KOHYA_OTHER_OPTIMIZERS, SUPPORTED_OPTIMIZERS
 from .network_args import NETWORK_MODULES, normalise_network_args
-from .problems import _config_error, _FieldProblem
+from .problems import _config_error, _FieldProblem, key_value_items
 
 SECTIONS = ("paths", "steps", "effect", "preview", "advanced")
 
@@ -1157,16 +1157,10 @@ def _normalise_optimizer(value: str) -> str:
 
 
 def _normalise_optimizer_args(value: Any) -> Any:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        # sd-scripts' command line takes them space-separated; GUIs sometimes write one string.
-        value = value.split()
-    if not isinstance(value, (list, tuple)):
+    value = key_value_items(value, "config.optimizer_args_item", "config.optimizer_args_hint")
+    if not isinstance(value, list):
         return value  # the list type check words it
     for item in value:
-        if not isinstance(item, str) or "=" not in item or not item.split("=", 1)[0].strip():
-            raise _FieldProblem(M("config.optimizer_args_item", item=repr(item)), M("config.optimizer_args_hint"))
         text = item.split("=", 1)[1].strip()
         try:
             # sd-scripts reads each value with ast.literal_eval; refuse now what it would crash on.
