@@ -29,15 +29,18 @@ MAX_UPLOAD = "10mb"  # config files and presets only; a TOML is a few KB
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python app.py", description="Danlu LoRA training page (丹炉)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="first port to try (default %(default)s)")
-    parser.add_argument("--lang", choices=("zh", "en"), help="page language (default: from the system locale)")
-    parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    parser.add_argument("--output-dir", default=str(ROOT / "output"), help="where runs are written (default ./output)")
-    parser.add_argument("--listen", action="store_true", help="accept connections from other computers (needs --auth)")
-    parser.add_argument("--auth", help="USER:PASSWORD for --listen, or USER to have a password generated")
-    parser.add_argument("--stop-grace", type=float, default=None,
-                        help="seconds Stop waits for the trainer to save and exit before signalling it (default 60)")
+    from trainer.cli_parser import LocalParser, lang_in_argv
+    from trainer.messages import default_lang, texts_in
+
+    text = texts_in(lang_in_argv(argv, default_lang()))
+    parser = LocalParser(prog="python app.py", description=text("cli.app_description"), text=text)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=text("cli.app_port", default=DEFAULT_PORT))
+    parser.add_argument("--lang", choices=("zh", "en"), help=text("cli.app_lang"))
+    parser.add_argument("--no-browser", action="store_true", help=text("cli.app_no_browser"))
+    parser.add_argument("--output-dir", default=str(ROOT / "output"), help=text("cli.app_output_dir"))
+    parser.add_argument("--listen", action="store_true", help=text("cli.app_listen"))
+    parser.add_argument("--auth", help=text("cli.app_auth"))
+    parser.add_argument("--stop-grace", type=float, default=None, help=text("cli.app_stop_grace"))
     return parser.parse_args(argv)
 
 

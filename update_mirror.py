@@ -13,9 +13,10 @@
 Stdlib only and Python 3.8+, so it runs with the system Python when .venv is broken or not
 made yet (the usual moment a user in China needs it: the first install timed out).
 
-Every line it prints is a catalogue message (trainer/texts/launch.py, "launch.*"), in Chinese or
-English. That one file is loaded by its path, not through the trainer package, whose other
-modules need Python 3.9 and packages a broken venv may lack; see `load_texts` and `Text`.
+Every line it prints is a catalogue message (trainer/texts/launch.py, "launch.*"; its --help and
+command-line errors: trainer/texts/cli.py and trainer/cli_parser.py), in Chinese or English.
+Those files are loaded by their paths, not through the trainer package, whose other modules
+need Python 3.9 and packages a broken venv may lack; see `load_texts` and `Text`.
 
 What it writes:
   .venv/pip.conf (.venv\\pip.ini on Windows): pip reads a venv's own config file ("site"
@@ -65,23 +66,35 @@ IS_WINDOWS = os.name == "nt"
 
 LANGS = ("zh", "en")
 LAUNCH_TEXTS_FILE = PROJECT_ROOT / "trainer" / "texts" / "launch.py"
+CLI_TEXTS_FILE = PROJECT_ROOT / "trainer" / "texts" / "cli.py"  # the --help texts and argparse's words
+CLI_PARSER_FILE = PROJECT_ROOT / "trainer" / "cli_parser.py"
 _lang = ["en"]  # main() sets it from --lang; library callers (tests) get English
 _texts: List[Dict[str, Tuple[str, str]]] = []
 
 
-def load_texts(path: Path = LAUNCH_TEXTS_FILE) -> Dict[str, Tuple[str, str]]:
-    """The "launch.*" catalogue, loaded from its file by path; {} where it cannot be read.
+def _load_file(path: Path, name: str) -> Any:
+    """A module of the trainer package loaded from its file; None where it cannot be.
 
-    By path rather than `import trainer.texts`: the package's __init__ imports every room, and
+    By path rather than `import trainer....`: the package's __init__ imports every room, and
     some need Python 3.9 (this script must run on 3.8) or break in a half-updated checkout.
     """
     try:
-        spec = importlib.util.spec_from_file_location("danlu_launch_texts", str(path))
+        spec = importlib.util.spec_from_file_location(name, str(path))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-        return dict(module.TEXTS)
+        return module
     except Exception:  # noqa: BLE001  missing, unreadable or newer syntax: see `text`
-        return {}
+        return None
+
+
+def load_texts(paths: Sequence[Path] = (LAUNCH_TEXTS_FILE, CLI_TEXTS_FILE)) -> Dict[str, Tuple[str, str]]:
+    """The "launch.*" and "cli.*" catalogue rooms, loaded from their files; a file that cannot be
+    read adds nothing (its lines then show their ids, see `Text`)."""
+    texts: Dict[str, Tuple[str, str]] = {}
+    for index, path in enumerate(paths):
+        module = _load_file(path, "danlu_texts_%d" % index)
+        texts.update(getattr(module, "TEXTS", {}))
+    return texts
 
 
 def catalogue() -> Dict[str, Tuple[str, str]]:
@@ -537,36 +550,34 @@ def describe_package_changes(before: Dict[str, str], after: Dict[str, str]) -> L
 # ---------------------------------------------------------------------------------------------
 
 def parse_args(argv: Optional[Sequence[str]], profile_names: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="update_mirror.py",
-        description="Switch Danlu's package, PyTorch and model-hub mirrors, then update the code and packages. "
-                    "With no options: measure every profile, use the fastest, update.",
-    )
-    parser.add_argument("--profile", choices=list(profile_names), help="use this mirror profile")
-    parser.add_argument("--pick-fastest", action="store_true", help="measure every profile and use the fastest")
-    parser.add_argument("--keep-profile", action="store_true",
-                        help="keep the profile saved in settings.json (no measuring); only update")
-    parser.add_argument("--check", action="store_true",
-                        help="only measure which mirrors answer and how fast; change nothing")
-    parser.add_argument("--list", action="store_true", help="list the profiles")
-    parser.add_argument("--pip-index", metavar="URL", help="custom Python package index (PEP 503 simple)")
-    parser.add_argument("--torch-index", metavar="URL",
-                        help=f"custom PyTorch wheel index, without the CUDA folder (/{TORCH_CUDA_TAG} is added)")
+    # --help and argparse's errors in the person's language through trainer/cli_parser.py, loaded
+    # by path; plain argparse where that file cannot be loaded (a half-copied checkout still updates).
+    helper = _load_file(CLI_PARSER_FILE, "danlu_cli_parser")
+    lang = helper.lang_in_argv(argv, default_lang()) if helper is not None else default_lang()
+    text = lambda msg_id, **values: T(msg_id, **values).text(lang)  # noqa: E731
+    description = text("cli.mirror_description")
+    if helper is not None:
+        parser = helper.LocalParser(prog="update_mirror.py", description=description, text=text)
+    else:
+        parser = argparse.ArgumentParser(prog="update_mirror.py", description=description)
+    parser.add_argument("--profile", choices=list(profile_names), help=text("cli.mirror_profile"))
+    parser.add_argument("--pick-fastest", action="store_true", help=text("cli.mirror_pick_fastest"))
+    parser.add_argument("--keep-profile", action="store_true", help=text("cli.mirror_keep_profile"))
+    parser.add_argument("--check", action="store_true", help=text("cli.mirror_check"))
+    parser.add_argument("--list", action="store_true", help=text("cli.mirror_list"))
+    parser.add_argument("--pip-index", metavar="URL", help=text("cli.mirror_pip_index"))
+    parser.add_argument("--torch-index", metavar="URL", help=text("cli.mirror_torch_index", tag=TORCH_CUDA_TAG))
     parser.add_argument("--torch-index-style", choices=("simple", "find-links"),
-                        help="simple: a PEP 503 index per CUDA tag; find-links: a flat folder of wheels")
-    parser.add_argument("--hub", metavar="URL", help="custom model-hub endpoint (HF_ENDPOINT)")
-    parser.add_argument("--git-remote", metavar="URL",
-                        help="pull the code from this mirror of the repository from now on ('none' to forget it)")
+                        help=text("cli.mirror_torch_index_style"))
+    parser.add_argument("--hub", metavar="URL", help=text("cli.mirror_hub"))
+    parser.add_argument("--git-remote", metavar="URL", help=text("cli.mirror_git_remote"))
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
-                        help=f"seconds to wait for each mirror when measuring (default {DEFAULT_TIMEOUT_SECONDS:g})")
-    parser.add_argument("--no-update-code", action="store_true", help="do not git pull")
-    parser.add_argument("--no-install", action="store_true", help="do not reinstall the requirements")
-    parser.add_argument("--dry-run", action="store_true", help="print every action without doing it")
-    parser.add_argument("--reapply", action="store_true",
-                        help="only rewrite the venv's pip config from settings.json (used by start.sh/start.bat)")
-    parser.add_argument("--lang", choices=LANGS, default=None,
-                        help="language of the messages: zh (Chinese) or en (English); default: DANLU_LANG, "
-                             "else the system locale (zh_* or none set: Chinese)")
+                        help=text("cli.mirror_timeout", default="%g" % DEFAULT_TIMEOUT_SECONDS))
+    parser.add_argument("--no-update-code", action="store_true", help=text("cli.mirror_no_update_code"))
+    parser.add_argument("--no-install", action="store_true", help=text("cli.mirror_no_install"))
+    parser.add_argument("--dry-run", action="store_true", help=text("cli.mirror_dry_run"))
+    parser.add_argument("--reapply", action="store_true", help=text("cli.mirror_reapply"))
+    parser.add_argument("--lang", choices=LANGS, default=None, help=text("cli.mirror_lang"))
     return parser.parse_args(argv)
 
 

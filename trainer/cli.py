@@ -19,7 +19,8 @@ from . import events as ev
 from .errors import ConfigError, TrainerError
 from .config import NOTES_SHOWN_AS_WARNINGS, load_config, save_toml
 from .launch import is_distributed_worker, trainer_command, world_size
-from .messages import LANGS, M, current_lang, default_lang, render, set_lang
+from .cli_parser import LocalParser, lang_in_argv
+from .messages import LANGS, M, current_lang, default_lang, render, set_lang, texts_in
 from .preflight import preflight
 from .stopping import StopSignals
 
@@ -27,22 +28,15 @@ log = logging.getLogger("trainer")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m trainer", description="Danlu LoRA trainer (kohya-compatible TOML).")
-    parser.add_argument("--config", required=True, help="TOML file with kohya sd-scripts key names")
-    parser.add_argument("--events", help="events.jsonl path (default: {output_dir}/events.jsonl)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check config, data set and base model, print the step plan as JSON, train nothing")
-    parser.add_argument("--find-lr", action="store_true",
-                        help="the tutorial's DAdaptation learning-rate finder: run until d*lr settles, "
-                             "write lr_finder.json and an lr_finder event, save no LoRA")
-    parser.add_argument("--find-lr-steps", type=int, default=None,
-                        help="step budget of --find-lr (default 300)")
-    parser.add_argument("--num-processes", type=int, default=1,
-                        help="train on this many GPUs together (through accelerate launch); default 1")
-    parser.add_argument("--lang", choices=LANGS, default=None,
-                        help="language of train.log and of the messages' text: zh or en (default: the system "
-                             "locale, zh_* -> zh; events also carry each message as data, so any reader can "
-                             "show it in its own language)")
+    text = texts_in(lang_in_argv(argv, default_lang()))
+    parser = LocalParser(prog="python -m trainer", description=text("cli.trainer_description"), text=text)
+    parser.add_argument("--config", required=True, help=text("cli.trainer_config"))
+    parser.add_argument("--events", help=text("cli.trainer_events"))
+    parser.add_argument("--dry-run", action="store_true", help=text("cli.trainer_dry_run"))
+    parser.add_argument("--find-lr", action="store_true", help=text("cli.trainer_find_lr"))
+    parser.add_argument("--find-lr-steps", type=int, default=None, help=text("cli.trainer_find_lr_steps"))
+    parser.add_argument("--num-processes", type=int, default=1, help=text("cli.trainer_num_processes"))
+    parser.add_argument("--lang", choices=LANGS, default=None, help=text("cli.trainer_lang"))
     return parser.parse_args(argv)
 
 

@@ -71,7 +71,8 @@ from typing import Any, Callable  # noqa: E402
 from . import events as ev  # noqa: E402
 from .control import ControlInbox  # noqa: E402
 from .errors import ConfigError, DatasetError, ModelError, Stopped, TrainerError  # noqa: E402
-from .messages import LANGS, M, current_lang, default_lang, set_lang  # noqa: E402
+from .cli_parser import LocalParser, lang_in_argv  # noqa: E402
+from .messages import LANGS, M, current_lang, default_lang, set_lang, texts_in  # noqa: E402
 from .prompts import FILE_SUFFIXES, SamplePrompt, load_prompts, parse_line, parse_text  # noqa: E402
 from .safe_write import atomic_write_bytes, atomic_write_text  # noqa: E402
 from .stopping import StopSignals  # noqa: E402
@@ -98,40 +99,27 @@ def sampler_names() -> tuple[str, ...]:
     return typing.get_args(TrainConfig.model_fields["sample_sampler"].annotation)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m trainer.compare",
-        description="Render a run's saved LoRA files side by side: one image per (file, prompt, strength), "
-                    "a labelled grid.png and an index.json under OUTPUT_DIR/compare/<time>/.")
-    parser.add_argument("--run", required=True, help="the run's output folder (holds config.toml and the .safetensors)")
-    parser.add_argument("--files", default=None,
-                        help="comma-separated LoRA files of the run to compare, in this order (names in the run "
-                             "folder, or paths); default: every epoch file and the final file")
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    text = texts_in(lang or default_lang())
+    parser = LocalParser(prog="python -m trainer.compare", description=text("cli.compare_description"), text=text)
+    parser.add_argument("--run", required=True, help=text("cli.compare_run"))
+    parser.add_argument("--files", default=None, help=text("cli.compare_files"))
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--prompts-file", default=None,
-                        help="a prompt file (.txt one prompt per line with kohya's --n --w --h --l --s --d, or .json)")
-    source.add_argument("--prompt", action="append", default=None,
-                        help="a prompt (kohya's options allowed); give it again for more; default: the run's "
-                             "sample prompts")
-    parser.add_argument("--strengths", default=None,
-                        help="comma-separated LoRA strengths (default 0,0.6,0.8,1.0; 0 is the base model); "
-                             "a negative first value needs --strengths=-0.5,...")
-    parser.add_argument("--seed", type=int, default=None, help="seed of every cell (default: the run's seed)")
-    parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: each prompt's, else 20)")
-    parser.add_argument("--sampler", choices=sampler_names(), default=None,
-                        help="sampler (default: the run's sample_sampler)")
-    parser.add_argument("--width", type=int, default=None, help="image width (default: each prompt's, else the run's)")
-    parser.add_argument("--height", type=int, default=None, help="image height (default: each prompt's, else the run's)")
-    parser.add_argument("--events", default=None,
-                        help="events.jsonl to write (a job of the page); train.log goes beside it and stop "
-                             "requests are read from control/ there")
-    parser.add_argument("--lang", choices=LANGS, default=None,
-                        help="language of train.log, the console and the grid's labels (default: the system locale)")
+    source.add_argument("--prompts-file", default=None, help=text("cli.compare_prompts_file"))
+    source.add_argument("--prompt", action="append", default=None, help=text("cli.compare_prompt"))
+    parser.add_argument("--strengths", default=None, help=text("cli.compare_strengths"))
+    parser.add_argument("--seed", type=int, default=None, help=text("cli.compare_seed"))
+    parser.add_argument("--steps", type=int, default=None, help=text("cli.compare_steps"))
+    parser.add_argument("--sampler", choices=sampler_names(), default=None, help=text("cli.compare_sampler"))
+    parser.add_argument("--width", type=int, default=None, help=text("cli.compare_width"))
+    parser.add_argument("--height", type=int, default=None, help=text("cli.compare_height"))
+    parser.add_argument("--events", default=None, help=text("cli.job_events"))
+    parser.add_argument("--lang", choices=LANGS, default=None, help=text("cli.compare_lang"))
     return parser
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    return build_parser(lang_in_argv(argv, default_lang())).parse_args(argv)
 
 
 # ---- options ----------------------------------------------------------------------------------

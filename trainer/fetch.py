@@ -25,7 +25,8 @@ from pathlib import Path
 from . import events as ev
 from .control import ControlInbox
 from .errors import ConfigError, Stopped, TrainerError
-from .messages import LANGS, M, default_lang, set_lang
+from .cli_parser import LocalParser, error_parts, lang_in_argv
+from .messages import LANGS, M, default_lang, set_lang, texts_in
 from .events import Download
 from .model_store import SOURCES, ensure_files, repo_dir, resolve_endpoint, staging_dir
 
@@ -35,27 +36,26 @@ CONSOLE_INTERVAL_S = 5.0  # a progress line in the log at most this often per fi
 CONTROL_INTERVAL_S = 0.5
 
 
-class _ArgumentParser(argparse.ArgumentParser):
+class _ArgumentParser(LocalParser):
     def error(self, message: str):  # exit code 2, as argparse does, but through our report
-        raise ConfigError(f"{self.prog}: {message}")
+        msg_id, values = error_parts(message)
+        raise ConfigError(M("cli.error", prog=self.prog, message=M(msg_id, **values) if msg_id else message))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _ArgumentParser(prog="python -m trainer.fetch",
-                             description="Download model files into Danlu's model store (models/<owner>/<repo>/).")
-    parser.add_argument("--repo", required=True, help="repository id, owner/name")
+    text = texts_in(lang_in_argv(argv, default_lang()))
+    parser = _ArgumentParser(prog="python -m trainer.fetch", description=text("cli.fetch_description"), text=text)
+    parser.add_argument("--repo", required=True, help=text("cli.fetch_repo"))
     parser.add_argument("--file", action="append", required=True, dest="files", metavar="NAME",
-                        help="a file of the repository (path inside it, e.g. unet/config.json); repeat for more")
-    parser.add_argument("--hub", default=None, metavar="URL",
-                        help="hub endpoint (default: HF_ENDPOINT, else settings.json from update_mirror, "
-                             "else https://huggingface.co; for --source modelscope: https://www.modelscope.cn)")
-    parser.add_argument("--source", choices=SOURCES, default="hf", help="hf (Hugging Face or a mirror) or modelscope")
-    parser.add_argument("--revision", default=None, help="branch, tag or commit (default: main; ModelScope: master)")
+                        help=text("cli.fetch_file"))
+    parser.add_argument("--hub", default=None, metavar="URL", help=text("cli.fetch_hub"))
+    parser.add_argument("--source", choices=SOURCES, default="hf", help=text("cli.fetch_source"))
+    parser.add_argument("--revision", default=None, help=text("cli.fetch_revision"))
     parser.add_argument("--expect", action="append", default=[], metavar="NAME=SHA256[:SIZE]",
-                        help="the sha256 (and size) a file must have, whatever the hub says; repeat per file")
-    parser.add_argument("--models-dir", default=None, help="the store's folder (default: DANLU_MODELS_DIR, else models/)")
-    parser.add_argument("--events", default=None, help="events.jsonl to append progress and the result to")
-    parser.add_argument("--lang", choices=LANGS, default=None, help="language of the log: zh or en (default: the locale)")
+                        help=text("cli.fetch_expect"))
+    parser.add_argument("--models-dir", default=None, help=text("cli.models_dir"))
+    parser.add_argument("--events", default=None, help=text("cli.fetch_events"))
+    parser.add_argument("--lang", choices=LANGS, default=None, help=text("cli.log_lang"))
     return parser.parse_args(argv)
 
 
@@ -159,12 +159,12 @@ def _interrupt(signum, frame):  # SIGTERM (the page's stop after its grace perio
 def main(argv: list[str] | None = None) -> int:
     started = time.time()
     writer = None
+    set_lang(lang_in_argv(argv, default_lang()))  # a command-line error is reported in it too
     try:
         args = parse_args(argv)
     except ConfigError as exc:
         _setup_logging(None)
         return _report(None, exc)
-    set_lang(args.lang or default_lang())
     events_path = Path(args.events) if args.events else None
     if events_path is not None:
         writer = ev.EventWriter(events_path)

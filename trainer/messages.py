@@ -130,6 +130,12 @@ def render(value: "Msg | str | None", lang: str | None = None) -> str:
     return str(value)
 
 
+def texts_in(lang: str | None = None):
+    """text(id, **values) -> that message in `lang` (the language of this process when None): what
+    trainer/cli_parser.LocalParser renders its help and errors with."""
+    return lambda msg_id, **values: render(M(msg_id, **values), lang)
+
+
 def join(items: Iterable[Any], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(_value_text(i, lang) for i in items)
 

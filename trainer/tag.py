@@ -46,7 +46,8 @@ from . import tagging  # noqa: E402
 from .control import ControlInbox  # noqa: E402
 from .dataset import IMAGE_EXTENSIONS, parse_folder_name  # noqa: E402
 from .errors import ConfigError, DatasetError, ModelError, Stopped, TrainerError  # noqa: E402
-from .messages import LANGS, M, Msg, default_lang, set_lang  # noqa: E402
+from .cli_parser import LocalParser, lang_in_argv  # noqa: E402
+from .messages import LANGS, M, Msg, default_lang, set_lang, texts_in  # noqa: E402
 from .stopping import StopSignals  # noqa: E402
 
 log = logging.getLogger("trainer.tag")
@@ -55,43 +56,30 @@ MODES = ("skip", "append", "overwrite")
 OUTCOMES = ("written", "appended", "unchanged", "kept", "failed")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m trainer.tag",
-        description="Caption images with a WD14 tagger (SmilingWolf's wd-v1-4-*-v2 / wd-*-v3, ONNX).")
-    parser.add_argument("--dir", required=True, help="folder of images (a training folder with --recursive)")
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    text = texts_in(lang or default_lang())
+    parser = LocalParser(prog="python -m trainer.tag", description=text("cli.tag_description"), text=text)
+    parser.add_argument("--dir", required=True, help=text("cli.tag_dir"))
     parser.add_argument("--model", default=tagging.DEFAULT_MODEL,
-                        help=f"hub repo id, or a folder holding model.onnx and selected_tags.csv "
-                             f"(default {tagging.DEFAULT_MODEL})")
+                        help=text("cli.tag_model", default=tagging.DEFAULT_MODEL))
     parser.add_argument("--threshold", type=float, default=tagging.DEFAULT_THRESHOLD,
-                        help=f"general tags scoring at least this are written (default {tagging.DEFAULT_THRESHOLD})")
+                        help=text("cli.tag_threshold", default=tagging.DEFAULT_THRESHOLD))
     parser.add_argument("--character-threshold", type=float, default=tagging.DEFAULT_CHARACTER_THRESHOLD,
-                        help=f"the same for character tags (default {tagging.DEFAULT_CHARACTER_THRESHOLD})")
-    parser.add_argument("--trigger", default=None,
-                        help="trigger word(s) put first in every caption (comma-separated); default: the name part "
-                             "of each image's N_name folder; \"\" for none")
-    parser.add_argument("--mode", choices=MODES, default="skip",
-                        help="an image with a caption already: skip it (default), append the missing tags, or "
-                             "overwrite it (the old one is kept as .txt.bak-<time>)")
-    parser.add_argument("--exclude", default="",
-                        help="tags never written, comma-separated (long_hair and long hair both match)")
-    parser.add_argument("--keep-underscores", action="store_true",
-                        help="write tags as the model names them (long_hair); default long hair (kaomoji such as "
-                             "^_^ always keep theirs)")
-    parser.add_argument("--recursive", action="store_true", help="tag the images in every subfolder too")
-    parser.add_argument("--hub", default=None,
-                        help="model hub to download from (e.g. https://hf-mirror.com); default: settings.json")
-    parser.add_argument("--models-dir", default=None, help="the model store's folder (default: models/)")
-    parser.add_argument("--events", default=None,
-                        help="events.jsonl to write (a job of the page); train.log goes beside it and stop "
-                             "requests are read from control/ there")
-    parser.add_argument("--lang", choices=LANGS, default=None,
-                        help="language of train.log and the console (default: the system locale, zh_* -> zh)")
+                        help=text("cli.tag_character_threshold", default=tagging.DEFAULT_CHARACTER_THRESHOLD))
+    parser.add_argument("--trigger", default=None, help=text("cli.tag_trigger"))
+    parser.add_argument("--mode", choices=MODES, default="skip", help=text("cli.tag_mode"))
+    parser.add_argument("--exclude", default="", help=text("cli.tag_exclude"))
+    parser.add_argument("--keep-underscores", action="store_true", help=text("cli.tag_keep_underscores"))
+    parser.add_argument("--recursive", action="store_true", help=text("cli.tag_recursive"))
+    parser.add_argument("--hub", default=None, help=text("cli.tag_hub"))
+    parser.add_argument("--models-dir", default=None, help=text("cli.models_dir"))
+    parser.add_argument("--events", default=None, help=text("cli.job_events"))
+    parser.add_argument("--lang", choices=LANGS, default=None, help=text("cli.log_lang"))
     return parser
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    return build_parser(lang_in_argv(argv, default_lang())).parse_args(argv)
 
 
 def job_args(values: Mapping[str, Any]) -> list[str]:

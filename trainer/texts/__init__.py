@@ -7,10 +7,10 @@ ui/i18n.py, checked by the same test.
 """
 from __future__ import annotations
 
-from . import captions, compare, config, data, launch, model, run, store, tag
+from . import captions, cli, compare, config, data, launch, model, run, store, tag
 
 CATALOGUE: dict[str, tuple[str, str]] = {}
-for _room in (config, data, launch, model, run, tag, captions, store, compare):
+for _room in (config, data, launch, model, run, tag, captions, store, compare, cli):
     for _id, _pair in _room.TEXTS.items():
         if _id in CATALOGUE:
             raise ValueError(f"message id {_id!r} is defined twice (trainer/texts/)")
