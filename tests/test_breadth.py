@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import time
 
 import pytest
 import torch
-from conftest import make_dataset, make_image, tiny_run_values
+from conftest import make_dataset, make_image, run_cli, tiny_run_values, write_config
 from safetensors.torch import load_file
 
 from trainer.config import config_from_dict
+from trainer.messages import M, render
 from trainer.preflight import preflight
 
 
@@ -117,6 +119,21 @@ def test_cache_text_encoder_outputs_keeps_the_text_encoders_out_of_training(tmp_
         calls[cached] = count[0]
     assert calls[False] == 2 * 6  # both towers at each of the 6 steps
     assert calls[True] == 2  # both towers once, for the 2 captions together, before the first step
+
+
+@pytest.mark.parametrize("family", ["sdxl", "sd15"])
+def test_clip_skip_on_sdxl_is_noted_as_having_no_effect(tmp_path, tiny_sdxl_file, tiny_sd15_file, family):
+    """sd-scripts ignores clip_skip for SDXL (always the penultimate layer); so does Danlu, and says so."""
+    model = tiny_sdxl_file if family == "sdxl" else tiny_sd15_file
+    data = make_dataset(tmp_path / "train", {"1_x": [(64, 64)]})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(model, data, tmp_path / "out", clip_skip=2))
+    dry = run_cli(config, "--dry-run", "--lang", "zh")
+    assert dry.returncode == 0, dry.stderr
+    noted = [w for w in json.loads(dry.stdout)["warnings"] if "clip_skip = 2" in w]
+    if family == "sdxl":
+        assert noted == [render(M("model.sdxl_ignores_clip_skip", clip_skip=2), "zh")], dry.stdout
+    else:
+        assert noted == [], dry.stdout
 
 
 def test_out_of_memory_hint_names_the_savers_not_on_yet(tmp_path, tiny_sd15_folder):

@@ -111,6 +111,18 @@ def test_the_page_counts_the_steps_the_trainer_runs(tmp_path):
     assert page.validation == trainer.validation and trainer.validation_images == 2
 
 
+def test_the_dry_run_says_how_many_images_are_held_out(tmp_path, tiny_sd15_file):
+    from conftest import run_cli, write_config
+
+    data = make_dataset(tmp_path / "train", {"3_x": [(64, 64)] * 6})
+    config = write_config(tmp_path / "run.toml", **tiny_run_values(tiny_sd15_file, data, tmp_path / "out",
+                                                                    validation_split=0.34, validation_seed=3))
+    dry = run_cli(config, "--dry-run", "--lang", "en")
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert (plan["validation_images"], plan["images"], plan["total_steps"]) == (2, 4, 2 * 4 * 3)
+
+
 # ---- the options -----------------------------------------------------------------------------
 
 

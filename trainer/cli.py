@@ -61,8 +61,9 @@ def _dry_run(checked) -> int:
         "base_model_type": checked.info.family, "total_steps": plan.total_steps, "tutorial_steps": plan.tutorial_steps,
         "epochs": plan.epochs, "images": plan.images, "repeats": plan.repeats,
         "batches_per_epoch": plan.batches_per_epoch, "steps_per_epoch": plan.steps_per_epoch,
-        "buckets": plan.buckets, "explanation": plan.explanation(current_lang()),
-        "warnings": [render(w) for w in checked.scan.warnings],
+        "buckets": plan.buckets, "validation_images": plan.validation_images,
+        "explanation": plan.explanation(current_lang()),
+        "warnings": [render(w) for w in [*checked.notes, *checked.scan.warnings]],
     }, ensure_ascii=False, indent=2))
     return 0
 
@@ -169,6 +170,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             writer.emit(ev.warning("config", note))
     try:
         checked = preflight(cfg, world_size())  # data and model problems surface here, before torch is imported
+        for note in checked.notes:
+            log.info("%s", note)
+            writer.emit(ev.warning("config", note))
         _keep_config(cfg, Path(args.config))
         if args.find_lr:
             from .lr_finder import DEFAULT_MAX_STEPS, find_lr

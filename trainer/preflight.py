@@ -6,13 +6,13 @@ Torch-free, so a wrong folder or an SDXL file is reported in a second instead of
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
 from .dataset import DatasetScan, scan_dataset
 from .errors import ConfigError
-from .messages import M
+from .messages import M, Msg
 from .model_detect import ModelInfo, check_trainable, detect_base_model
 from .plan import PLAN_SETTINGS, StepPlan, plan_from_settings
 from .prompts import SamplePrompt, load_prompts
@@ -26,6 +26,7 @@ class Preflight:
     info: ModelInfo
     plan: StepPlan
     prompts: list[SamplePrompt]
+    notes: list[Msg] = field(default_factory=list)  # settings the base model reads otherwise: trains on
 
 
 def check_train_type(cfg: TrainConfig, info: ModelInfo) -> None:
@@ -36,6 +37,14 @@ def check_train_type(cfg: TrainConfig, info: ModelInfo) -> None:
               family=info.display_name, train_type=info.train_type),
             hint=M("model.hint_train_type", train_type=info.train_type), field="model_train_type",
         )
+
+
+def model_notes(cfg: TrainConfig, info: ModelInfo) -> list[Msg]:
+    """What the config asks that this base model does not do; training goes on without it."""
+    notes = []
+    if info.family.startswith("sdxl") and cfg.clip_skip and cfg.clip_skip > 1:
+        notes.append(M("model.sdxl_ignores_clip_skip", clip_skip=cfg.clip_skip))
+    return notes
 
 
 def plan_for(cfg: TrainConfig, scan: DatasetScan, num_processes: int = 1) -> StepPlan:
@@ -54,4 +63,4 @@ def preflight(cfg: TrainConfig, num_processes: int = 1) -> Preflight:
                      known=sum(len(s.items) for s in scan.subsets) - scan.decoded))
     plan = plan_for(cfg, scan, num_processes)
     prompts = load_prompts(cfg.sample_prompts, cfg.resolution_wh)
-    return Preflight(scan=scan, info=info, plan=plan, prompts=prompts)
+    return Preflight(scan=scan, info=info, plan=plan, prompts=prompts, notes=model_notes(cfg, info))

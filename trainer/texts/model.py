@@ -137,6 +137,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model.hint_diffusers_parts": (
         "文件夹里要有 unet/、vae/ 和 text_encoder/ 以及它们的权重文件；请把整个文件夹重新复制一遍。",
         "It needs unet/, vae/ and text_encoder/ with their weights; copy the whole folder again."),
+    "model.sdxl_ignores_clip_skip": (
+        "clip_skip = {clip_skip} 对 SDXL 底模不起作用：SDXL 总是用文本编码器的倒数第二层（sd-scripts 也忽略它），"
+        "训练照常进行。",
+        "clip_skip = {clip_skip} has no effect on an SDXL base model: SDXL always uses the text encoders' "
+        "penultimate layer (sd-scripts ignores it too); training goes on."),
     # ---- LoRA files (trainer/lora.py) ---------------------------------------------------
     "lora.no_target_layers": (
         "底模里没有一层能对上 LoRA 要训练的层，这不是丹炉认识的模型结构。",
