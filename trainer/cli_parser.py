@@ -82,10 +82,6 @@ class LocalParser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(2, self._text("cli.error", prog=self.prog, message=translate_error(message, self._text)) + "\n")
 
-    def error_text(self, message: str) -> str:
-        """The error line without exiting (a caller that reports errors its own way)."""
-        return self._text("cli.error", prog=self.prog, message=translate_error(message, self._text))
-
 
 class _LocalFormatter(argparse.HelpFormatter):
     def __init__(self, prog: str, usage_prefix: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 import gradio as gr
 
-from trainer.config import COMMON_NETWORK_ARGS, field_help
+from trainer.config import field_help, network_arg_field
 from trainer.messages import Msg, normalise_lang, render
 
 from .formmap import NETWORK_ARG_PREFIX, FieldSpec, form_spec, specs_in_section
@@ -35,7 +35,7 @@ def label_and_help(name: str, lang: str) -> tuple[str, str]:
     trainer/config COMMON_NETWORK_ARGS)."""
     if name.startswith(NETWORK_ARG_PREFIX):
         key = name.removeprefix(NETWORK_ARG_PREFIX)
-        item = next(i for i in COMMON_NETWORK_ARGS if i.key == key)
+        item = network_arg_field(key)
         return network_arg_label(key, lang), item.help_zh if normalise_lang(lang) == "zh" else item.help_en
     return field_label(name, lang), field_help(name, lang)
 

@@ -29,6 +29,7 @@ from trainer.config import (
     field_choices,
     field_section,
     flatten_toml,
+    network_arg_field,
     network_arg_value,
 )
 from trainer.errors import ConfigError, TrainerError
@@ -139,7 +140,7 @@ def form_spec(name: str) -> FieldSpec:
 
 def network_arg_applies(key: str, module: str | None, algo: str | None) -> bool:
     """Whether the chosen network module (and LyCORIS algorithm) reads this network_args entry."""
-    item = next(i for i in COMMON_NETWORK_ARGS if i.key == key)
+    item = network_arg_field(key)
     module = module or field_specs()["network_module"].default
     if module not in item.modules:
         return False

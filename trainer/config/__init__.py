@@ -12,7 +12,7 @@ pydantic only. One job per module:
 - checks.py: the checks across fields and of paths;
 - network_args.py: network_module and network_args read as sd-scripts hands them to kohya's
   networks.lora and LyCORIS' lycoris.kohya, and the entries the form shows as fields
-  (COMMON_NETWORK_ARGS, network_arg_value, with_network_arg);
+  (COMMON_NETWORK_ARGS, network_arg_field, network_arg_value, with_network_arg);
 - problems.py: the wording of problems (one ConfigError listing them all, each with its fix);
 - toml_io.py (+ toml_values.py): reading TOML files and dicts, writing Danlu's TOML.
 
@@ -34,7 +34,8 @@ from .compat import (
     SD_SCRIPTS_DEFAULTS,
     SUPPORTED_OPTIMIZERS,
 )
-from .network_args import COMMON_NETWORK_ARGS, NETWORK_MODULES, NetworkArgField, network_arg_value, with_network_arg
+from .network_args import (COMMON_NETWORK_ARGS, NETWORK_MODULES, NetworkArgField, network_arg_field, network_arg_value,
+                           with_network_arg)
 from .problems import ConfigProblem
 from .schema import (
     PATH_FIELDS,
@@ -61,6 +62,7 @@ __all__ = [
     "NETWORK_MODULES",
     "COMMON_NETWORK_ARGS",
     "NetworkArgField",
+    "network_arg_field",
     "network_arg_value",
     "with_network_arg",
     "NOT_SUPPORTED_YET",
