@@ -228,8 +228,10 @@ def test_network_type_fields_follow_the_module_and_write_network_args(page, tiny
     choose(page, "network_module", "lycoris.kohya")
     page.wait_for_selector("#network_arg_algo", state="visible")
     assert visible(page, "network_arg_dora_wd") and not visible(page, "network_arg_factor")
+    assert visible(page, "network_arg_loraplus_lr_ratio")  # LoCon (the default algorithm) has lora_up
     choose(page, "network_arg_algo", "lokr")
     page.wait_for_selector("#network_arg_factor", state="visible")
+    page.wait_for_selector("#network_arg_loraplus_lr_ratio", state="hidden")  # LoKr has no up matrix
 
     # conv_alpha is kept at most conv_dim, like network_alpha.
     fill(page, "network_arg_conv_dim", "4")
@@ -257,9 +259,11 @@ def test_network_type_fields_follow_the_module_and_write_network_args(page, tiny
     fill(page, "network_args", "")
     choose(page, "network_module", "networks.lora")
     page.wait_for_selector("#network_arg_algo", state="hidden")
+    page.wait_for_selector("#network_arg_loraplus_lr_ratio", state="visible")
+    fill(page, "network_arg_loraplus_lr_ratio", "16")
     page.click("#toml_refresh")
     preview = toml_preview_end(page, r'network_module = "networks.lora"')
-    assert '"conv_dim=4", "conv_alpha=4"]' in preview and "lokr" not in preview
+    assert '"conv_dim=4", "conv_alpha=4", "loraplus_lr_ratio=16"]' in preview and "lokr" not in preview
 
 
 def test_files_outside_the_output_folder_are_refused(server, tmp_path):

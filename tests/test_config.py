@@ -1018,7 +1018,8 @@ def test_the_forms_network_fields_edit_network_args_in_place():
     assert with_network_arg(args, "factor", "4") == [*args, "factor=4"]
     assert with_network_arg(args, "conv_dim", None) == ["preset=full", "algo=lokr"]
     assert with_network_arg(args, "conv_dim", "") == ["preset=full", "algo=lokr"]
-    assert {f.key for f in COMMON_NETWORK_ARGS} == {"algo", "conv_dim", "conv_alpha", "factor", "dora_wd"}
+    assert {f.key for f in COMMON_NETWORK_ARGS} == {"algo", "conv_dim", "conv_alpha", "factor", "dora_wd",
+                                                  "loraplus_lr_ratio"}
     cjk = regex.compile(r"[\u3400-\u9fff]")
     for item in COMMON_NETWORK_ARGS:
         assert cjk.search(item.help_zh) and not cjk.search(item.help_en), item.key

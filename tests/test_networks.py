@@ -446,3 +446,71 @@ def test_the_comparison_applies_a_lycoris_file_at_a_strength(trained, network, t
         renderer.set_strength(strength)
         expected = _base_unet("sd15", tiny_sd15_folder, tiny_sdxl_file, _merged(base, key_of, state, strength))
         torch.testing.assert_close(_probe(unet, False), _probe(expected, False), atol=2e-5, rtol=1e-4)
+
+
+# ---- LoRA+ ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("network", ["kohya_lora", "lycoris_locon"])
+def test_loraplus_gives_the_up_factors_the_rate_times_the_ratio(tmp_path, tiny_sd15_folder, network):
+    """One AdamW step from up = 0 moves each up weight by its group's rate (Adam's first step is
+    lr·g/(|g| + eps)), so the saved file shows the rate each factor learnt at: the U-Net's ups at
+    unet_lr x 16, the text encoder's at text_encoder_lr x 4, the downs not at all."""
+    from trainer.train import run_training
+
+    module = {"network_module": "lycoris.kohya", "network_args": ["algo=locon"]} if network == "lycoris_locon" else {}
+    args = [*module.get("network_args", []), "loraplus_lr_ratio=16", "loraplus_text_encoder_lr_ratio=4"]
+    data = make_dataset(tmp_path / "train", {"1_aidou": [(64, 64)]})
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "out", max_train_epochs=1,
+                                           **{**module, "network_args": args}))
+    final, run = run_training(cfg, preflight(cfg), lambda event: None)[:2]
+    groups = {g["name"]: g for g in run.optimizer.param_groups}
+    assert sorted(groups) == ["text_encoder", "text_encoder_plus", "unet", "unet_plus"]
+    assert groups["unet_plus"]["lr"] == pytest.approx(1e-3 * 16)
+    assert groups["text_encoder_plus"]["lr"] == pytest.approx(5e-4 * 4)
+    assert groups["unet"]["lr"] == pytest.approx(1e-3) and groups["text_encoder"]["lr"] == pytest.approx(5e-4)
+
+    tensors = load_file(str(final))
+    ups = {key: t for key, t in tensors.items() if key.endswith("lora_up.weight")}
+    assert ups and len(ups) * 2 <= len([k for k in tensors if k.endswith(".weight")])
+    for prefix, rate in (("lora_unet_", 1e-3 * 16), ("lora_te_", 5e-4 * 4)):
+        moved = torch.cat([t.abs().flatten() for key, t in ups.items() if key.startswith(prefix)])
+        moved = moved[moved > 0]
+        assert moved.numel() > 0, prefix
+        # |step| = lr·|g|/(|g| + eps): the rate itself, less only where a gradient is as small as eps.
+        assert moved.max() == pytest.approx(rate, rel=1e-3) and moved.median() == pytest.approx(rate, rel=1e-3), \
+            (prefix, moved.min(), moved.median(), moved.max())
+
+
+def test_loraplus_is_noted_as_having_no_effect_on_loha_and_trains(tmp_path, tiny_sd15_folder):
+    from trainer.train import run_training
+
+    data = make_dataset(tmp_path / "train", {"1_aidou": [(64, 64)]})
+    cfg = config_from_dict(tiny_run_values(tiny_sd15_folder, data, tmp_path / "out", max_train_epochs=1,
+                                           network_module="lycoris.kohya",
+                                           network_args=["algo=loha", "loraplus_lr_ratio=16"]))
+    assert [n.id for n in cfg.notes if n.id == "config.note_loraplus_no_up"] == ["config.note_loraplus_no_up"]
+    final, run = run_training(cfg, preflight(cfg), lambda event: None)[:2]
+    assert sorted(g["name"] for g in run.optimizer.param_groups) == ["text_encoder", "unet"]
+    assert final.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "fast", "nan"])
+def test_a_loraplus_ratio_must_be_above_zero(tmp_path, value):
+    from trainer.errors import ConfigError
+
+    values = tiny_run_values(Path("model.safetensors"), Path("train"), tmp_path / "out",
+                             network_args=[f"loraplus_unet_lr_ratio={value}"])
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(values, check_paths=False)
+    assert f"loraplus_unet_lr_ratio={value}" in str(caught.value) and "16" in str(caught.value)
+
+
+def test_loraplus_ratios_read_as_sd_scripts_reads_them():
+    from trainer.config.network_args import LoraPlusRatios, loraplus_ratios
+
+    assert loraplus_ratios([]) == LoraPlusRatios(None, None)
+    assert loraplus_ratios(["loraplus_lr_ratio=8"]) == LoraPlusRatios(8.0, 8.0)
+    assert loraplus_ratios(["loraplus_lr_ratio=8", "loraplus_unet_lr_ratio=16"]) == LoraPlusRatios(16.0, 8.0)
+    assert loraplus_ratios(["loraplus_text_encoder_lr_ratio=4"]) == LoraPlusRatios(None, 4.0)
+    assert loraplus_ratios(["loraplus_lr_ratio=None"]) == LoraPlusRatios(None, None)

@@ -66,6 +66,10 @@ class LoraModules:
             params += [layer.lora_A[ADAPTER].weight, layer.lora_B[ADAPTER].weight]
         return params
 
+    def up_parameters(self) -> list[torch.nn.Parameter]:
+        """kohya's lora_up weights (peft's lora_B): what LoRA+ gives the higher learning rate."""
+        return [layer.lora_B[ADAPTER].weight for layer in self.by_kohya_name.values()]
+
 
 def text_encoder_name(prefix: str) -> Callable[[str], str]:
     def name(module_name: str) -> str:

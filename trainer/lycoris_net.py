@@ -96,6 +96,11 @@ class LycorisPart:
     def parameters(self) -> list[torch.nn.Parameter]:
         return [p for module in self.by_kohya_name.values() for p in module.parameters()]
 
+    def up_parameters(self) -> list[torch.nn.Parameter]:
+        """The parameters LyCORIS' LoRA+ speeds up: those named lora_up (LoCon's; LoHa, LoKr have none)."""
+        return [p for module in self.by_kohya_name.values() for name, p in module.named_parameters()
+                if "lora_up" in name]
+
 
 class LycorisNetwork(Network):
     module = "lycoris.kohya"

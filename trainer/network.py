@@ -5,7 +5,7 @@
 
 What the loop, the state and the LR finder use, and nothing else:
 `parts` (the U-Net's layers first when it trains, then each text encoder's; each has
-`parameters()` and `by_kohya_name`), `parameters()`, `export(dtype)` (the file's tensors under
+`parameters()`, `up_parameters()` (LoRA+'s faster ones) and `by_kohya_name`), `parameters()`, `export(dtype)` (the file's tensors under
 kohya's / LyCORIS' key names), `load_weights(state)` (network_weights: another file's effect kept
 whatever its alpha), `resume_tensors()` / `load_resume(file_state, tensors)` (a stopped run's exact
 weights) and `cast(dtype)` (full_fp16 / full_bf16). Both write the names kohya writes: SD1 under
@@ -40,6 +40,8 @@ class Part(Protocol):
     by_kohya_name: dict[str, torch.nn.Module]
 
     def parameters(self) -> list[torch.nn.Parameter]: ...
+
+    def up_parameters(self) -> list[torch.nn.Parameter]: ...
 
 
 class Network:

@@ -22,6 +22,7 @@ from . import events as ev
 from . import losses
 from .advice import fitting_advice
 from .config import TrainConfig
+from .config.network_args import loraplus_ratios
 from .control import ControlInbox
 from .dataset import DatasetScan, dataset_dirs, process_caption, tag_frequency
 from .divergence import DIVERGING_ADVICE, LossWatch, flat_or_black
@@ -134,13 +135,27 @@ def _scan_info(cfg: TrainConfig, scan: DatasetScan) -> dict:
 
 
 def _optimizer_groups(cfg: TrainConfig, network: Network) -> list[dict]:
-    groups = []
+    """One group per part ("unet", "text_encoder"); with LoRA+ the part's up factors get a group of
+    their own ("unet_plus", "text_encoder_plus") at the part's rate x the ratio, as sd-scripts does."""
+    ratios = loraplus_ratios(cfg.network_args)
+    groups: list[dict] = []
+
+    def add(name: str, parts: list, lr: float | None, ratio: float | None) -> None:
+        params = [p for part in parts for p in part.parameters()]
+        up = [p for part in parts for p in part.up_parameters()] if ratio is not None and lr is not None else []
+        faster = {id(p) for p in up}
+        groups.append({"params": [p for p in params if id(p) not in faster], "lr": lr, "name": name})
+        if up:
+            groups.append({"params": up, "lr": lr * ratio, "name": name + PLUS_SUFFIX})
+
     if network.unet is not None:
-        groups.append({"params": network.unet.parameters(), "lr": cfg.unet_learning_rate, "name": "unet"})
+        add("unet", [network.unet], cfg.unet_learning_rate, ratios.unet)
     if network.text_encoders:
-        params = [p for part in network.text_encoders for p in part.parameters()]
-        groups.append({"params": params, "lr": cfg.text_encoder_learning_rate, "name": "text_encoder"})
+        add("text_encoder", network.text_encoders, cfg.text_encoder_learning_rate, ratios.text_encoder)
     return groups
+
+
+PLUS_SUFFIX = "_plus"  # LoRA+'s groups
 
 
 def _accelerator_handlers(cfg: TrainConfig) -> list:
@@ -216,7 +231,8 @@ def _prepare_network(cfg: TrainConfig, model: BaseModel, network: Network, weigh
 def _optimization(cfg: TrainConfig, plan: StepPlan, network: Network, accelerator, emit):
     """Optimizer (prepared by accelerate, for its grad scaler) and learning-rate scheduler."""
     optimizer = build_optimizer(cfg.optimizer_type, _optimizer_groups(cfg, network), cfg.optimizer_args)
-    for message in optimizer_warnings(cfg.optimizer_type, [g["lr"] for g in optimizer.param_groups], cfg.lr_scheduler):
+    base_lrs = [g["lr"] for g in optimizer.param_groups if not g.get("name", "").endswith(PLUS_SUFFIX)]
+    for message in optimizer_warnings(cfg.optimizer_type, base_lrs, cfg.lr_scheduler):
         emit(ev.warning("optimizer", message))
     lr_scheduler = build_scheduler(
         cfg.lr_scheduler, optimizer, warmup=cfg.lr_warmup_steps, total_steps=plan.total_steps,
@@ -720,7 +736,8 @@ def _log_step(run: Run, loss: float, avg: float, lrs: list[float], it_s: float) 
         tb.add_scalar("loss/current", loss, step)
         tb.add_scalar("loss/average", avg, step)
         for name, lr in lr_by_name.items():
-            tb.add_scalar("lr/unet" if name == "unet" else "lr/textencoder", lr, step)
+            # sd-scripts' tags: lr/unet, lr/textencoder, and LoRA+'s lr/unet_plus, lr/textencoder_plus
+            tb.add_scalar("lr/" + name.replace("text_encoder", "textencoder"), lr, step)
         if run.cfg.optimizer_type.lower() in ADAPTIVE:
             tb.add_scalar("lr/d*lr", lrs[0], step)
     if run.global_step % 10 == 0 or run.global_step == run.plan.total_steps:

@@ -621,6 +621,7 @@ NETWORK_ARG_LABELS: dict[str, tuple[str, str]] = {
     "conv_alpha": ("卷积层 alpha", "Conv alpha"),
     "factor": ("LoKr 分解因子", "LoKr factor"),
     "dora_wd": ("DoRA 权重分解", "DoRA (weight decomposition)"),
+    "loraplus_lr_ratio": ("LoRA+ 学习率倍数", "LoRA+ ratio"),
 }
 
 

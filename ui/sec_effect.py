@@ -1,6 +1,6 @@
 """三、模型效果相关: learning rates (text encoder = ½ or ⅒ of the U-Net's at a click), optimizer,
 scheduler, dim and alpha (alpha kept <= dim), the network type (module, LyCORIS algorithm, conv
-dim and alpha, LoKr factor, DoRA: only the entries the chosen module reads are shown), and the
+dim and alpha, LoKr factor, DoRA, LoRA+: only the entries the chosen module reads are shown), and the
 tutorial's DAdaptation learning-rate finder."""
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ def _network_type(page: Page) -> gr.Markdown:
     with gr.Row():
         form.add(_arg("factor"), visible=shown[_arg("factor")])
         form.add(_arg("dora_wd"), visible=shown[_arg("dora_wd")])
+    form.add(_arg("loraplus_lr_ratio"), visible=shown[_arg("loraplus_lr_ratio")])
     box = form.add("network_args", placeholder=t("network_args_placeholder", page.lang))
     page.texts.add(box, "network_args_placeholder", "placeholder")
     return conv_note

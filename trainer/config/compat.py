@@ -268,6 +268,7 @@ NOTES_SHOWN_AS_WARNINGS = frozenset({
     "config.note_bucket_rounded", "config.note_preview_without_prompts", "config.note_zero_snr_without_v",
     "config.note_wandb", "config.note_sd_scripts_defaults", "config.note_default_steps",
     "config.note_conv_alpha_over_dim", "config.note_dora_axis", "config.note_decompose_both_text",
+    "config.note_loraplus_no_up",
 })
 
 

@@ -40,13 +40,14 @@ LYCORIS_PRESETS = ("full", "full-lin", "attn-mlp", "attn-only", "unet-only", "un
 
 # What each module reads from network_args (sd-scripts networks/lora.py create_network;
 # lycoris-lora 4.1.3 lycoris/kohya.py create_network), by kind of value.
-_KOHYA_READS = {"conv_dim": "int", "conv_alpha": "float"}
+# LoRA+ (both modules): the "up" factors learn at the learning rate x this ratio.
+LORAPLUS_KEYS = ("loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio")
+_KOHYA_READS = {"conv_dim": "int", "conv_alpha": "float", **{key: "ratio" for key in LORAPLUS_KEYS}}
 # networks.lora options Danlu does not train yet; the value that means "off" is accepted.
 _KOHYA_NOT_YET = {
     "rank_dropout": "0", "module_dropout": "0", "block_dims": None, "block_alphas": None, "conv_block_dims": None,
     "conv_block_alphas": None, "down_lr_weight": None, "mid_lr_weight": None, "up_lr_weight": None,
-    "block_lr_zero_threshold": "0", "loraplus_lr_ratio": None, "loraplus_unet_lr_ratio": None,
-    "loraplus_text_encoder_lr_ratio": None,
+    "block_lr_zero_threshold": "0",
 }
 _LYCORIS_READS = {
     "algo": "algo", "preset": "preset", "conv_dim": "int", "conv_alpha": "float", "dropout": "rate",
@@ -54,13 +55,15 @@ _LYCORIS_READS = {
     "decompose_both": "raw", "full_matrix": "bool", "unbalanced_factorization": "bool", "dora_wd": "bool",
     "wd_on_output": "bool", "use_tucker": "bool", "use_cp": "bool", "use_conv_cp": "bool",
     "disable_conv_cp": "bool", "use_scalar": "bool", "bypass_mode": "bool", "rs_lora": "bool",
+    **{key: "ratio" for key in LORAPLUS_KEYS},
 }
 # lycoris.kohya options only other algorithms (OFT, DyLoRA, IA3) or other models read: no effect here.
 _LYCORIS_INERT = ("constraint", "constrain", "rescaled", "block_size", "train_on_input", "train_t5xxl",
                   "train_llm_adapter", "warn_on_unmatched")
 # lycoris.kohya options Danlu does not train yet; the value that means "off" is accepted.
-_LYCORIS_NOT_YET = {"train_norm": "false", "loraplus_lr_ratio": None, "loraplus_unet_lr_ratio": None,
-                    "loraplus_text_encoder_lr_ratio": None}
+_LYCORIS_NOT_YET = {"train_norm": "false"}
+# LyCORIS' LoRA+ speeds up parameters named lora_up: LoCon's; LoHa and LoKr have none.
+_LORAPLUS_ALGOS = ("locon", "lora")
 # The LoKr options (LyCORIS reads them for algo=lokr only).
 _LOKR_ONLY = ("factor", "decompose_both", "full_matrix", "unbalanced_factorization")
 
@@ -135,6 +138,27 @@ def lycoris_settings(network_args: list[str], network_dim: int, network_alpha: f
                            conv_dim=conv_dim, conv_alpha=conv_alpha, dora_wd=dora, kwargs=kwargs)
 
 
+@dataclass(frozen=True)
+class LoraPlusRatios:
+    """LoRA+ as sd-scripts and LyCORIS read it: each part's own ratio, else the general one;
+    None: that part's up factors learn at its learning rate like the rest."""
+
+    unet: Optional[float] = None
+    text_encoder: Optional[float] = None
+
+
+def loraplus_ratios(network_args: list[str]) -> LoraPlusRatios:
+    args = split_network_args(network_args)
+
+    def ratio(key: str) -> Optional[float]:
+        value = (args.get(key) or "").strip()
+        return float(value) if value not in ("", "None", "none") else None
+
+    general = ratio("loraplus_lr_ratio")
+    return LoraPlusRatios(unet=ratio("loraplus_unet_lr_ratio") or general,
+                          text_encoder=ratio("loraplus_text_encoder_lr_ratio") or general)
+
+
 # ---- checks ---------------------------------------------------------------------------------------
 
 
@@ -149,6 +173,12 @@ def _kind_problem(key: str, value: str, kind: str) -> Optional[ConfigProblem]:
             number = int(value)
             if number < 0:
                 raise ValueError
+        elif kind == "ratio":  # LoRA+: "None" or empty is off; 0 would freeze the up factors
+            if value.strip() in ("", "None", "none"):
+                return None
+            number = float(value)
+            if not number > 0 or number == float("inf"):
+                raise ValueError
         elif kind in ("float", "rate"):
             number = float(value)
             if number != number or number in (float("inf"), float("-inf")) or number < 0:
@@ -157,7 +187,8 @@ def _kind_problem(key: str, value: str, kind: str) -> Optional[ConfigProblem]:
                 raise ValueError
     except ValueError:
         hint = {"int": M("config.network_arg_int_hint", key=key), "float": M("config.network_arg_float_hint", key=key),
-                "rate": M("config.network_arg_rate_hint", key=key), "factor": M("config.network_arg_factor_hint")}[kind]
+                "rate": M("config.network_arg_rate_hint", key=key), "factor": M("config.network_arg_factor_hint"),
+                "ratio": M("config.network_arg_ratio_hint", key=key)}[kind]
         return ConfigProblem("network_args", M("config.network_arg_value", item=repr(item)), hint)
     return None
 
@@ -250,7 +281,7 @@ def _check_lycoris(args: dict[str, str], notes: list[Msg]) -> list[ConfigProblem
             if value not in LYCORIS_PRESETS:
                 problem = ConfigProblem("network_args", M("config.lycoris_preset", item=repr(f"preset={value}")),
                                         M("config.lycoris_preset_hint", presets=", ".join(LYCORIS_PRESETS)))
-        elif kind in ("int", "float", "rate", "factor"):
+        elif kind in ("int", "float", "rate", "factor", "ratio"):
             if not (key in ("conv_dim", "conv_alpha") and value == ""):  # LyCORIS: "" means the linear value
                 problem = _kind_problem(key, value, kind)
         elif key in _LYCORIS_NOT_YET:
@@ -263,6 +294,8 @@ def _check_lycoris(args: dict[str, str], notes: list[Msg]) -> list[ConfigProblem
             problems.append(problem)
         elif key in _LOKR_ONLY and algo != "lokr":
             notes.append(M("config.note_network_arg_inert", item=f"{key}={value}", module=f"lycoris.kohya algo={algo}"))
+        elif key in LORAPLUS_KEYS and algo not in _LORAPLUS_ALGOS and value.strip() not in ("", "None", "none"):
+            notes.append(M("config.note_loraplus_no_up", item=f"{key}={value}", algo=algo))
     if problems:
         return problems
     dropout = args.get("dropout", "")
@@ -381,6 +414,15 @@ COMMON_NETWORK_ARGS: tuple[NetworkArgField, ...] = (
         "fine-tuning, a little slower. Danlu keeps the magnitude per input channel (wd_on_output=False), the way "
         "WebUI and ComfyUI apply it exactly as trained.",
         algos=("locon", "lora", "loha", "lokr"),
+    ),
+    NetworkArgField(
+        "loraplus_lr_ratio", "float", ("networks.lora", "lycoris.kohya"),
+        "LoRA+：每层的 up 矩阵用“学习率 × 这个倍数”学习（论文和 sd-scripts 建议 16 左右），同样步数学得更快；"
+        "倍数太大时容易炸炉，可同时降低学习率。不填为不用。LoHa、LoKr 没有 up 矩阵，不起作用。",
+        "LoRA+: each layer's up matrix learns at the learning rate x this ratio (the paper and sd-scripts suggest "
+        "about 16), learning more in the same steps; a ratio too large can diverge, so lower the learning rate "
+        "with it. Empty: off. LoHa and LoKr have no up matrix: no effect.",
+        algos=_LORAPLUS_ALGOS,
     ),
 )
 

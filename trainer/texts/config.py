@@ -61,6 +61,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "config.network_arg_int_hint": ("{key} 要写 0 或更大的整数，例如 {key}=8", "{key} takes a whole number of 0 or more, e.g. {key}=8"),
     "config.network_arg_float_hint": ("{key} 要写 0 或更大的数，例如 {key}=4", "{key} takes a number of 0 or more, e.g. {key}=4"),
     "config.network_arg_rate_hint": ("{key} 要写 0 到 1 之间的数，例如 {key}=0.1", "{key} takes a number from 0 to 1, e.g. {key}=0.1"),
+    "config.network_arg_ratio_hint": (
+        "{key} 要写大于 0 的数（LoRA+ 常用 4 到 16），例如 {key}=16；不用 LoRA+ 就删掉这一项",
+        "{key} takes a number above 0 (LoRA+ usually 4 to 16), e.g. {key}=16; delete the entry to train "
+        "without LoRA+"),
+    "config.note_loraplus_no_up": (
+        "{item} 对 algo={algo} 不起作用：LoRA+ 只加快 lora_up 参数的学习，LoHa 和 LoKr 没有这种参数（LyCORIS 也是这样），"
+        "训练照常进行。",
+        "{item} has no effect with algo={algo}: LoRA+ speeds up the lora_up parameters only, which LoHa and LoKr "
+        "do not have (as in LyCORIS); training goes on."),
     "config.network_arg_factor_hint": (
         "factor 要写 -1（自动）或正整数，例如 factor=8",
         "factor takes -1 (automatic) or a whole number above 0, e.g. factor=8",
