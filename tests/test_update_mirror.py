@@ -299,6 +299,22 @@ def test_settings_module_reads_missing_bom_and_broken_files(tmp_path):
     assert pickle.loads(pickle.dumps(err.value)).text("en") == err.value.text("en")
 
 
+def test_help_works_in_a_half_copied_checkout(tmp_path):
+    """Without trainer/cli_parser.py, --help is plain argparse's frame with the catalogue's helps;
+    without the catalogue's cli room too, the helps show their ids: the update still runs."""
+    project = copy_project(tmp_path / "danlu")
+    (project / "trainer" / "cli_parser.py").unlink()
+    env = in_locale(isolated_pip_environment(tmp_path / "home"), "zh_CN.UTF-8")
+    result = run_update_mirror(project, "--help", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: update_mirror.py") and "列出所有方案" in result.stdout, result.stdout
+    (project / "trainer" / "texts" / "cli.py").unlink()
+    result = run_update_mirror(project, "--help", env=env)
+    assert result.returncode == 0 and "cli.mirror_list" in result.stdout, result.stdout + result.stderr
+    listed = run_update_mirror(project, "--list", env=env)
+    assert listed.returncode == 0 and "清华 TUNA 的 PyPI 镜像" in listed.stdout, listed.stdout + listed.stderr
+
+
 def test_settings_errors_fall_back_to_the_catalogues_english_without_it(tmp_path):
     """Where trainer.messages cannot be imported (a partial copy, a bare old Python) the English is the same."""
     from trainer.texts import CATALOGUE
