@@ -320,13 +320,14 @@ def test_network_weights_starts_from_a_lycoris_file_whatever_its_alpha(trained, 
     assert err.value.msg.id == "lora.other_network" and err.value.field == "network_weights"
 
 
-@pytest.mark.parametrize("network", ["kohya_locon", "loha_scalar", "lokr_dora"])
+@pytest.mark.parametrize("network", ["kohya_locon_loraplus", "loha_scalar", "lokr_dora"])
 def test_stop_and_resume_equals_straight_through(tmp_path, tiny_sd15_folder, network):
     from trainer.control import send_request
     from trainer.errors import Stopped
     from trainer.train import run_training
 
-    args = {"kohya_locon": NETWORKS["kohya_locon"],
+    # LoRA+: four optimizer groups, their state resumed too
+    args = {"kohya_locon_loraplus": {"network_args": [*NETWORKS["kohya_locon"]["network_args"], "loraplus_lr_ratio=4"]},
             "loha_scalar": {"network_module": "lycoris.kohya", "network_args": ["algo=loha", "use_scalar=True",
                                                                                 "rank_dropout=0.2"]},
             "lokr_dora": {"network_module": "lycoris.kohya",
